@@ -1,0 +1,71 @@
+"""Bindings from the command line: ``NAME=VALUE`` words and JSON objects.
+
+A value is a number, or a constant expression of the language itself
+(``pi/4``, ``2**-3``), which is parsed and evaluated, never ``eval``-ed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+
+from .errors import BindingError, CgcalcError
+
+
+@cache
+def _name_pattern() -> re.Pattern[str]:
+    """The grammar's own NAME terminal, so a binding's name follows the language."""
+    from .parse import terminal_regex
+
+    return re.compile(terminal_regex("NAME"))
+
+
+def parse_binding(text: str) -> tuple[str, float]:
+    """``"x=3"`` -> ``("x", 3.0)``; raises :class:`BindingError` for anything else."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise BindingError(f"{text!r} is not a binding; write NAME=VALUE, e.g. x=3")
+    if not _name_pattern().fullmatch(name):
+        raise BindingError(f"{text!r}: {name!r} is not a variable name")
+    return name, parse_value(name, value)
+
+
+def parse_value(name: str, text: str) -> float:
+    """A number, or a constant expression such as ``pi/4``."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from .engine import evaluate
+    from .parse import parse
+
+    try:
+        program = parse(text)
+        if program.free_variables():
+            raise CgcalcError("not constant")
+        return evaluate(program).value
+    except CgcalcError:
+        raise BindingError(
+            f"{name}={text}: {text.strip()!r} is not a number (a constant expression such as "
+            "pi/4 is fine too)") from None
+
+
+def load_json_bindings(text: str, origin: str) -> dict[str, float]:
+    """A JSON object of name -> number; errors point into the JSON text."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BindingError(f"{origin}: invalid JSON: {error.msg}", text, error.pos) from None
+    if not isinstance(data, dict):
+        raise BindingError(f"{origin}: expected a JSON object of name: number, "
+                           f"got {type(data).__name__}")
+    bindings = {}
+    for name, value in data.items():
+        if not _name_pattern().fullmatch(name):
+            raise BindingError(f"{origin}: {name!r} is not a variable name")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BindingError(f"{origin}: {name} is {json.dumps(value)}, not a number")
+        bindings[name] = float(value)
+    return bindings

@@ -1,0 +1,93 @@
+"""Errors a user can act on: each knows its exit code and, when it has one, its place in the source.
+
+The CLI prints ``str(error)``: one line of message, then (when the error has a place)
+the source line and a caret under the offending column.
+"""
+
+from __future__ import annotations
+
+#: Exit codes, documented in the README and in ``cgcalc --help``.
+EXIT_OK = 0
+EXIT_EVALUATION = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+_WINDOW = 72  # characters of a long source line shown around the caret
+
+
+class CgcalcError(Exception):
+    """Base of every error cgcalc reports; never a traceback for these."""
+
+    exit_code = EXIT_USAGE
+    kind = "error"
+
+    def __init__(self, message: str, source: str | None = None, pos: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.pos = pos
+
+    @property
+    def line_col(self) -> tuple[int, int] | None:
+        """1-based (line, column) of ``pos`` in ``source``."""
+        if self.source is None or self.pos is None:
+            return None
+        return line_col(self.source, self.pos)
+
+    def __str__(self) -> str:
+        where = self.line_col
+        if where is None:
+            return f"{self.kind}: {self.message}"
+        line, col = where
+        return f"{self.kind} at {line}:{col}: {self.message}\n{caret_excerpt(self.source, self.pos)}"
+
+
+class ParseError(CgcalcError):
+    """The text is not a program of the language (exit 2)."""
+
+    kind = "syntax error"
+
+
+class UnknownNameError(CgcalcError):
+    """Unknown function, wrong number of arguments, or unbound variables (exit 2)."""
+
+    kind = "name error"
+
+
+class BindingError(CgcalcError):
+    """A malformed ``-v``/``--vars`` binding or an unreadable file (exit 2)."""
+
+    kind = "binding error"
+
+
+class EvaluationError(CgcalcError):
+    """A value or gradient that is not a finite real number (exit 1)."""
+
+    exit_code = EXIT_EVALUATION
+    kind = "evaluation error"
+
+
+def line_col(source: str, pos: int) -> tuple[int, int]:
+    """1-based line and column of character offset ``pos``."""
+    line_start = source.rfind("\n", 0, pos) + 1
+    return source.count("\n", 0, pos) + 1, pos - line_start + 1
+
+
+def caret_excerpt(source: str, pos: int) -> str:
+    """The source line holding ``pos`` (windowed when long) with a caret under ``pos``."""
+    start = source.rfind("\n", 0, pos) + 1
+    end = source.find("\n", pos)
+    if end < 0:
+        end = len(source)
+    text = source[start:end].rstrip("\r")
+    col = pos - start
+    prefix = suffix = ""
+    if len(text) > _WINDOW:
+        lo = max(0, min(col - _WINDOW // 2, len(text) - _WINDOW))
+        hi = lo + _WINDOW
+        prefix = "…" if lo > 0 else ""
+        suffix = "…" if hi < len(text) else ""
+        text = text[lo:hi]
+        col -= lo
+    text = text.replace("\t", " ")
+    return f"  {prefix}{text}{suffix}\n  {' ' * (len(prefix) + col)}^"

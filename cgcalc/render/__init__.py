@@ -1,0 +1,1 @@
+"""Ways to show a result: JSON for programs, Rich tables for people."""

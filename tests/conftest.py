@@ -1,0 +1,21 @@
+"""Shared fixtures: the book's examples as bindings, and a CLI runner."""
+
+import pytest
+from click.testing import CliRunner
+
+APPLE = {"apple": 100, "apple_num": 2, "tax": 1.1}
+APPLE_ORANGE = {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1}
+APPLE_ORANGE_EXPR = "(apple*apple_num + orange*orange_num)*tax"
+
+
+@pytest.fixture
+def run():
+    """Invoke the cgcalc CLI in-process; returns click's Result (stdout and stderr apart)."""
+    from cgcalc.cli import cli
+
+    runner = CliRunner()
+
+    def invoke(*args, input=None, env=None):
+        return runner.invoke(cli, list(args), input=input, env=env, prog_name="cgcalc")
+
+    return invoke
