@@ -183,7 +183,7 @@ def _read(path: str) -> str:
     """The text of PATH, or of stdin for '-'; unreadable input is a usage error."""
     try:
         if path == "-":
-            return click.get_text_stream("stdin").read()
+            return sys.stdin.read()
         with open(path, encoding="utf-8") as file:
             return file.read()
     except (OSError, UnicodeDecodeError) as error:
