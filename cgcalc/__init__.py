@@ -21,7 +21,7 @@ from .engine import NodeValue, Result, evaluate
 from .errors import (BindingError, CgcalcError, EvaluationError, ParseError,
                      UnknownNameError)
 from .graph import Program
-from .parse import parse
+from .parser import parse
 
 __version__ = "0.1.0"
 

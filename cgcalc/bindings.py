@@ -6,7 +6,6 @@ A value is a number, or a constant expression of the language itself
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
 
@@ -16,7 +15,7 @@ from .errors import BindingError, CgcalcError
 @cache
 def _name_pattern() -> re.Pattern[str]:
     """The grammar's own NAME terminal, so a binding's name follows the language."""
-    from .parse import terminal_regex
+    from .parser import terminal_regex
 
     return re.compile(terminal_regex("NAME"))
 
@@ -39,7 +38,7 @@ def parse_value(name: str, text: str) -> float:
     except ValueError:
         pass
     from .engine import evaluate
-    from .parse import parse
+    from .parser import parse
 
     try:
         program = parse(text)
@@ -54,6 +53,8 @@ def parse_value(name: str, text: str) -> float:
 
 def load_json_bindings(text: str, origin: str) -> dict[str, float]:
     """A JSON object of name -> number; errors point into the JSON text."""
+    import json
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 
 import click
 
@@ -56,6 +55,8 @@ class CgcalcGroup(click.Group):
         except Exception as error:  # anything else is our bug: say so in one line
             if os.environ.get("CGCALC_DEBUG") == "1":
                 raise
+            import traceback
+
             where = traceback.extract_tb(error.__traceback__)[-1]
             raise _Reported(
                 f"internal error: {type(error).__name__}: {error} (at {os.path.basename(where.filename)}"

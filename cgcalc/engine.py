@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from .errors import BindingError, EvaluationError, UnknownNameError
 from .graph import Program
 from .ops import CONSTANTS, Neg, Op
 
 
-@dataclass(frozen=True, slots=True)
-class NodeValue:
+class NodeValue(NamedTuple):
     """One node after both passes, as the ``--nodes`` table and JSON show it."""
 
     id: int

@@ -7,12 +7,11 @@ the :class:`GrammarLexer` handed to Lark is compiled from that grammar's own ter
 
 from __future__ import annotations
 
-import difflib
 import math
+import os
 import re
 import threading
 from functools import cache
-from pathlib import Path
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedInput
@@ -22,13 +21,14 @@ from .errors import ParseError, UnknownNameError
 from .graph import Program
 from .ops import FUNCTIONS, OPERATORS, Neg
 
-_HERE = Path(__file__).resolve().parent
+_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def grammar_path() -> Path:
+def grammar_path() -> str:
     """The grammar inside an installed package, else the one in the source tree."""
-    for path in (_HERE / "grammars" / "cgcalc.lark", _HERE.parent / "grammars" / "cgcalc.lark"):
-        if path.is_file():
+    for folder in (_HERE, os.path.dirname(_HERE)):
+        path = os.path.join(folder, "grammars", "cgcalc.lark")
+        if os.path.isfile(path):
             return path
     raise FileNotFoundError("cgcalc.lark is missing from the installation")
 
@@ -118,6 +118,8 @@ class Builder:
         op = FUNCTIONS.get(name)
         source = self.program.source
         if op is None:
+            import difflib
+
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
             hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(FUNCTIONS))}"
             raise UnknownNameError(f"unknown function '{name}'{hint}", source, name.start_pos)
@@ -141,8 +143,10 @@ _lock = threading.Lock()
 def _parser() -> tuple[Lark, Builder]:
     """Lark compiled once per process; the grammar analysis is cached on disk."""
     builder = Builder()
+    with open(grammar_path(), encoding="utf-8") as file:
+        grammar = file.read()
     lark = Lark(
-        grammar_path().read_text(encoding="utf-8"),
+        grammar,
         parser="lalr",
         lexer=GrammarLexer,
         transformer=builder,
