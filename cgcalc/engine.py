@@ -114,12 +114,15 @@ def _leaf_values(program: Program, bindings: dict[str, float]):
 
 
 def _forward(program: Program, values: list[float]) -> None:
-    ops, inputs = program.ops, program.inputs
     node = -1
     try:
-        for node, ins in enumerate(inputs):
-            if ins:
-                values[node] = ops[node].forward(*[values[i] for i in ins])
+        for node, f, _, a, b in program.operations:
+            if b >= 0:
+                values[node] = f(values[a], values[b])
+            elif b == -1:
+                values[node] = f(values[a])
+            else:
+                values[node] = f(*[values[i] for i in a])
     except (ArithmeticError, ValueError) as error:
         overflow = _first_nonfinite(values, range(node))
         if overflow is not None:
@@ -130,21 +133,27 @@ def _forward(program: Program, values: list[float]) -> None:
 
 
 def _backward(program: Program, values: list[float]) -> list[float]:
-    ops, inputs, needs = program.ops, program.inputs, program.needs_grad
     grads = [0.0] * len(values)
     grads[program.output] = 1.0
     node = len(values)
     try:
-        for node in range(len(values) - 1, -1, -1):
+        for node, _, g, a, b in reversed(program.operations):
             dout = grads[node]
-            ins = inputs[node]
-            if ins and dout and needs[node]:
-                local = ops[node].backward(dout, values[node], *[values[i] for i in ins])
-                for i, g in zip(ins, local):
-                    grads[i] += g
+            if not dout or g is None:
+                continue  # nothing flows back through this node, or nothing needs it
+            if b >= 0:
+                da, db = g(dout, values[node], values[a], values[b])
+                grads[a] += da
+                grads[b] += db
+            elif b == -1:
+                grads[a] += g(dout, values[node], values[a])[0]
+            else:
+                for i, gi in zip(a, g(dout, values[node], *[values[i] for i in a])):
+                    grads[i] += gi
     except (ArithmeticError, ValueError) as error:
         raise _undefined(program, values, node, error, gradient=True) from None
     if not math.isfinite(sum(grads)):
+        needs = program.needs_grad
         bad = [i for i in range(len(grads) - 1, -1, -1)
                if needs[i] and not math.isfinite(grads[i])]
         if bad:

@@ -8,6 +8,8 @@ per node keep a 300,000-node graph cheap to build and to walk.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from .ops import CONSTANTS, Const, Op, Var
 
 
@@ -28,6 +30,11 @@ class Program:
         self.variables: dict[str, int] = {}  #: free variable name -> its one shared node
         self.names: dict[int, str] = {}  #: node id -> the name first assigned to it
         self.output = -1  #: the node whose value is the program's value
+        #: Operation nodes in id order as (id, forward, backward, a, b): the rules and the
+        #: input ids unpacked, b = -1 for one input, a = all ids and b = -2 for more than
+        #: two; backward is None where no variable is upstream. The engine's passes
+        #: loop over this list without building anything per node.
+        self.operations: list[tuple[int, Callable, Callable | None, Any, int]] = []
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -35,11 +42,23 @@ class Program:
     def add(self, op: type[Op], inputs: tuple[int, ...], pos: int) -> int:
         """Append an operation node and return its id."""
         needs = self.needs_grad
+        node = len(needs)
+        count = len(inputs)
+        if count == 2:
+            a, b = inputs
+            need = needs[a] or needs[b]
+        elif count == 1:
+            a, b = inputs[0], -1
+            need = needs[a]
+        else:
+            a, b = inputs, -2
+            need = any(map(needs.__getitem__, inputs))
         self.ops.append(op)
         self.inputs.append(inputs)
         self.pos.append(pos)
-        needs.append(any(needs[i] for i in inputs))
-        return len(self.ops) - 1
+        needs.append(need)
+        self.operations.append((node, op.forward, op.backward if need else None, a, b))
+        return node
 
     def constant(self, value: float, pos: int) -> int:
         """A number literal: its own node every time it is written."""

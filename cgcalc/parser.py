@@ -33,43 +33,56 @@ def grammar_path() -> str:
     raise FileNotFoundError("cgcalc.lark is missing from the installation")
 
 
+class _Token:
+    """What Lark's LALR loop needs of a token (``type``), at a third of ``lark.Token``'s cost."""
+
+    __slots__ = ("type", "value", "start_pos")
+    line = column = end_line = end_column = end_pos = None  # read by Lark for its end token
+
+    def __init__(self, type: str, value: str, start_pos: int) -> None:
+        self.type = type
+        self.value = value
+        self.start_pos = start_pos
+
+
 class GrammarLexer(Lexer):
     """One compiled regex built from the grammar's terminals, longest literal first.
 
-    It also lets newlines inside parentheses pass as white space, as Python does, so
-    a long expression may span lines without ending its statement.
+    The ignored terminals (white space, comments) are matched as a prefix of each
+    token rather than as tokens of their own, so the loop below runs once per token.
+    Newlines inside parentheses pass as white space, as in Python, so a long
+    expression may span lines without ending its statement.
     """
 
     def __init__(self, conf) -> None:
+        by_name = {t.name: t for t in conf.terminals}
+        ignored = "|".join(by_name[name].pattern.to_regexp() for name in conf.ignore)
         terminals = sorted(
-            conf.terminals,
+            (t for t in conf.terminals if t.name not in conf.ignore),
             key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
         )
-        self._finditer = re.compile(
-            "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
-        ).finditer
-        self._ignore = frozenset(conf.ignore)
+        tokens = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
+        self._finditer = re.compile(f"(?:{ignored})*(?:{tokens})").finditer
+        self._rest = re.compile(f"(?:{ignored})*").match
         literal = {t.pattern.value: t.name for t in terminals if t.pattern.type == "str"}
         self._open, self._close = literal["("], literal[")"]
 
     def lex(self, text: str):
-        ignore, opening, closing = self._ignore, self._open, self._close
+        opening, closing, token = self._open, self._close, _Token
         depth = pos = 0
         for match in self._finditer(text):
             if match.start() != pos:
                 break
             kind = match.lastgroup
-            pos = match.end()
-            if kind in ignore:
-                continue
-            value = match.group()
+            start, pos = match.span(kind)
             if kind == opening:
                 depth += 1
             elif kind == closing:
                 depth -= 1
-            elif depth > 0 and kind == "_SEP" and value != ";":
+            elif depth > 0 and kind == "_SEP" and text[start] != ";":
                 continue
-            yield Token(kind, value, match.start())
+            yield token(kind, text[start:pos], start)
+        pos = self._rest(text, pos).end()
         if pos != len(text):
             raise ParseError(f"unexpected character {text[pos]!r}", text, pos)
 
@@ -87,49 +100,47 @@ class Builder:
 
     def assign(self, children: list) -> int:
         name, node = children
-        self.scope[name] = node
-        self.program.names.setdefault(node, str(name))
+        self.scope[name.value] = node
+        self.program.names.setdefault(node, name.value)
         return node
 
     def binary(self, children: list) -> int:
         left, op, right = children
-        return self.program.add(OPERATORS[op], (left, right), op.start_pos)
+        return self.program.add(OPERATORS[op.value], (left, right), op.start_pos)
 
     def unary(self, children: list) -> int:
         sign, operand = children
-        if sign == "+":
+        if sign.value == "+":
             return operand
         return self.program.add(Neg, (operand,), sign.start_pos)
 
     def number(self, children: list) -> int:
         (token,) = children
-        value = float(token)
-        if not math.isfinite(value):
-            raise ParseError(f"number {token} is too large", self.program.source, token.start_pos)
+        value = float(token.value)
+        if value == math.inf:
+            raise ParseError(f"number {token.value} is too large", self.program.source,
+                             token.start_pos)
         return self.program.constant(value, token.start_pos)
 
     def name(self, children: list) -> int:
         (token,) = children
-        node = self.scope.get(token)
-        return node if node is not None else self.program.variable(str(token), token.start_pos)
+        node = self.scope.get(token.value)
+        return node if node is not None else self.program.variable(token.value, token.start_pos)
 
     def call(self, children: list) -> int:
         name, *args = children
-        op = FUNCTIONS.get(name)
         source = self.program.source
+        name, pos, op = name.value, name.start_pos, FUNCTIONS.get(name.value)
         if op is None:
             import difflib
 
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
             hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(FUNCTIONS))}"
-            raise UnknownNameError(f"unknown function '{name}'{hint}", source, name.start_pos)
+            raise UnknownNameError(f"unknown function '{name}'{hint}", source, pos)
         if len(args) != op.arity:
             raise UnknownNameError(
-                f"{name} takes {_count(op.arity, 'argument')}, got {len(args)}",
-                source,
-                name.start_pos,
-            )
-        return self.program.add(op, tuple(args), name.start_pos)
+                f"{name} takes {_count(op.arity, 'argument')}, got {len(args)}", source, pos)
+        return self.program.add(op, tuple(args), pos)
 
 
 def _count(n: int, noun: str) -> str:
@@ -199,10 +210,10 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
         return ParseError("empty program; write an expression such as x*y", text, 0)
     if at_end:
         found = "end of input"
-    elif token.type == "_SEP" and token != ";":
+    elif token.type == "_SEP" and token.value != ";":
         found = "new line"
     else:
-        found = f"'{token}'"
+        found = f"'{token.value}'"
     words: list[str] = []
     for terminal in sorted(expected, key=lambda t: _ORDER.index(t) if t in _ORDER else len(_ORDER)):
         if terminal == "ADDOP" and _OPERAND <= expected:

@@ -1,0 +1,265 @@
+"""Scale: a 50,000-term expression through the whole ``cgcalc -f FILE --json`` process,
+against a closure-based scalar autograd (one object and one closure per node, in the
+style of small teaching engines) that only builds and differentiates the same graph
+in-process, parsing nothing.
+
+Goal (issue 9): cgcalc's whole run at most 1.25x the teaching engine's time.
+Also prints where cgcalc's time goes, peak memory per node, what Python's own
+``compile`` does with the text, and SymPy side by side at 1,000 terms.
+
+    python benchmarks/scale.py [--terms 50000] [--repeat 3] [--sympy-terms 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FUNCTIONS = ["sin", "exp", "log", "relu", "sigmoid"]
+N_VARS = 100
+
+
+def make_terms(n: int, seed: int = 7) -> list[tuple]:
+    """Terms ``c * f(x_a op x_b)`` joined by ``+``/``-``; log gets ``1 + x_a*x_b``."""
+    rng = random.Random(seed)
+    terms = []
+    for _ in range(n):
+        f = rng.choice(FUNCTIONS)
+        op = "*" if f == "log" else rng.choice("+-*/")
+        terms.append((rng.choice("+-"), round(rng.uniform(0.5, 2), 2), f,
+                      rng.randrange(N_VARS), op, rng.randrange(N_VARS)))
+    return terms
+
+
+def to_text(terms: list[tuple]) -> str:
+    parts = []
+    for i, (join, c, f, a, op, b) in enumerate(terms):
+        inner = f"1 + x{a}*x{b}" if f == "log" else f"x{a} {op} x{b}"
+        parts.append(("" if i == 0 else f" {join} ") + f"{c}*{f}({inner})")
+    return "".join(parts)
+
+
+def bindings() -> dict[str, float]:
+    rng = random.Random(11)
+    return {f"x{i}": round(rng.uniform(0.1, 1.0), 3) for i in range(N_VARS)}
+
+
+class Value:
+    """The teaching engine: one object and one backward closure per node."""
+
+    __slots__ = ("data", "grad", "_backward", "_prev")
+
+    def __init__(self, data, prev=()):
+        self.data = data
+        self.grad = 0.0
+        self._backward = None
+        self._prev = prev
+
+    def __add__(self, other):
+        out = Value(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __sub__(self, other):
+        out = Value(self.data - other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad
+            other.grad -= out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        out = Value(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def __truediv__(self, other):
+        out = Value(self.data / other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad / other.data
+            other.grad -= out.grad * out.data / other.data
+        out._backward = _backward
+        return out
+
+    def unary(self, y, dydx):
+        out = Value(y, (self,))
+
+        def _backward():
+            self.grad += dydx * out.grad
+        out._backward = _backward
+        return out
+
+    def sin(self):
+        return self.unary(math.sin(self.data), math.cos(self.data))
+
+    def exp(self):
+        y = math.exp(self.data)
+        return self.unary(y, y)
+
+    def log(self):
+        return self.unary(math.log(self.data), 1.0 / self.data)
+
+    def relu(self):
+        return self.unary(max(self.data, 0.0), 1.0 if self.data > 0 else 0.0)
+
+    def sigmoid(self):
+        y = 1.0 / (1.0 + math.exp(-self.data))
+        return self.unary(y, y * (1.0 - y))
+
+    def backward(self):
+        order, seen, stack = [], set(), [(self, False)]
+        while stack:  # iterative topological sort: the graph is 50,000 deep
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+            elif id(node) not in seen:
+                seen.add(id(node))
+                stack.append((node, True))
+                stack.extend((p, False) for p in node._prev)
+        self.grad = 1.0
+        for node in reversed(order):
+            if node._backward:
+                node._backward()
+
+
+def teaching_engine(terms, point) -> tuple[float, dict[str, float]]:
+    xs = {name: Value(v) for name, v in point.items()}
+    ops = {"+": Value.__add__, "-": Value.__sub__, "*": Value.__mul__, "/": Value.__truediv__}
+    total = None
+    for join, c, f, a, op, b in terms:
+        xa, xb = xs[f"x{a}"], xs[f"x{b}"]
+        inner = Value(1.0) + xa * xb if f == "log" else ops[op](xa, xb)
+        term = Value(c) * getattr(inner, f)()
+        total = term if total is None else ops[join](total, term)
+    total.backward()
+    return total.data, {name: x.grad for name, x in xs.items()}
+
+
+def stages(text: str, point: dict[str, float]) -> dict[str, float]:
+    """cgcalc's stages in-process: lexing alone, parsing with building, passes, JSON."""
+    import cgcalc
+    from cgcalc.parser import _parser
+    from cgcalc.render.json_doc import dumps
+
+    lark, _ = _parser()
+    lexer = lark.parser.lexer.lexer  # the GrammarLexer that Lark was handed
+    gc.collect()  # the teaching engine's reference cycles would otherwise be collected here
+    t0 = time.perf_counter()
+    for _ in lexer.lex(text):
+        pass
+    t1 = time.perf_counter()
+    program = cgcalc.parse(text)
+    t2 = time.perf_counter()
+    result = cgcalc.evaluate(program, point)
+    t3 = time.perf_counter()
+    dumps(result)
+    t4 = time.perf_counter()
+    return {"lexing alone": t1 - t0, "lexing+parsing+building": t2 - t1,
+            "forward+reverse passes": t3 - t2, "JSON output": t4 - t3, "nodes": len(program)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--terms", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sympy-terms", type=int, default=1000)
+    args = parser.parse_args()
+    terms, point = make_terms(args.terms), bindings()
+    text = to_text(terms)
+    cgcalc_exe = str(Path(sys.executable).with_name("cgcalc"))
+    with tempfile.TemporaryDirectory() as tmp:
+        expr_file = Path(tmp) / "expr.cg"
+        expr_file.write_text(text)
+        command = [cgcalc_exe, "-f", str(expr_file), "--json",
+                   *(f"{k}={v}" for k, v in point.items())]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # warm-up
+        whole, engine = [], []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            whole.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            value, grads = teaching_engine(terms, point)
+            engine.append(time.perf_counter() - start)
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child
+        ours = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    worst = max(abs(ours["gradients"][k] - g) / max(1.0, abs(g)) for k, g in grads.items())
+    split = stages(text, point)
+    nodes = split.pop("nodes")
+    print(f"expression: {args.terms} terms, {len(text):,} characters, {nodes:,} nodes")
+    print(f"cgcalc -f FILE --json (whole process): {statistics.median(whole):.3f} s "
+          f"(median of {args.repeat})")
+    print(f"teaching engine, build+backward only:  {statistics.median(engine):.3f} s")
+    print(f"ratio: {statistics.median(whole) / statistics.median(engine):.3f}x (goal <= 1.25x)")
+    print(f"same value: {abs(ours['value'] - value) <= 1e-9 * abs(value)}, "
+          f"largest gradient difference {worst:.1e}")
+    print("where cgcalc's time goes (in-process):")
+    for name, seconds in split.items():
+        print(f"  {name:26s} {seconds:.3f} s")
+    print(f"peak memory of the cgcalc process: {peak_kib / 1024:.0f} MiB, "
+          f"{peak_kib * 1024 / nodes:.0f} bytes per node")
+    try:
+        compile(text, "<expr>", "eval")
+        print("Python's compile: compiled")
+    except RecursionError as error:
+        print(f"Python's compile of the same text: RecursionError ({error})")
+    if args.sympy_terms:
+        sympy_side_by_side(args.sympy_terms, point)
+
+
+def sympy_side_by_side(n: int, point: dict[str, float]) -> None:
+    """SymPy: build the expression, differentiate by every variable, substitute."""
+    try:
+        import sympy
+    except ImportError:
+        print("SymPy is not installed; skipped")
+        return
+    import cgcalc
+
+    terms = make_terms(n)
+    text = to_text(terms)
+    symbols = {name: sympy.Symbol(name) for name in point}
+    funcs = {"sin": sympy.sin, "exp": sympy.exp, "log": sympy.log,
+             "relu": lambda z: sympy.Max(z, 0), "sigmoid": lambda z: 1 / (1 + sympy.exp(-z))}
+    ops = {"+": lambda p, q: p + q, "-": lambda p, q: p - q, "*": lambda p, q: p * q,
+           "/": lambda p, q: p / q}
+    start = time.perf_counter()
+    total = 0
+    for join, c, f, a, op, b in terms:
+        xa, xb = symbols[f"x{a}"], symbols[f"x{b}"]
+        inner = 1 + xa * xb if f == "log" else ops[op](xa, xb)
+        total = ops[join](total, sympy.Float(c) * funcs[f](inner))
+    subs = {symbols[k]: v for k, v in point.items()}
+    grads = {k: float(sympy.diff(total, s).evalf(subs=subs)) for k, s in symbols.items()}
+    sympy_time = time.perf_counter() - start
+    start = time.perf_counter()
+    ours = cgcalc.evaluate(cgcalc.parse(text), point)
+    ours_time = time.perf_counter() - start
+    worst = max(abs(ours.gradients[k] - g) / max(1.0, abs(g)) for k, g in grads.items())
+    print(f"SymPy at {n} terms (build, diff by {len(point)} variables, evalf): {sympy_time:.2f} s; "
+          f"cgcalc parse+evaluate in-process: {ours_time:.4f} s "
+          f"({sympy_time / ours_time:.0f}x); largest difference {worst:.1e}")
+
+
+if __name__ == "__main__":
+    main()
