@@ -163,7 +163,7 @@ def eval_command(words: tuple[str, ...], path: str | None, var_words: tuple[str,
         source, binding_words = _read(path), words
     bindings: dict[str, float] = {}
     for vars_path in vars_paths:
-        bindings.update(load_json_bindings(_read(vars_path), vars_path))
+        bindings.update(load_json_bindings(_read(vars_path), "stdin" if vars_path == "-" else vars_path))
     for word in binding_words + var_words:
         name, value = parse_binding(word)
         bindings[name] = value
@@ -171,9 +171,9 @@ def eval_command(words: tuple[str, ...], path: str | None, var_words: tuple[str,
     for warning in result.warnings:
         click.echo(f"cgcalc: warning: {warning}", err=True)
     if as_json:
-        from .render.json_doc import dumps
+        from .render.json_doc import write
 
-        click.echo(dumps(result, nodes=nodes))
+        write(result, sys.stdout, nodes=nodes)
     else:
         from .render.tables import render
 

@@ -26,7 +26,7 @@ class NodeValue(NamedTuple):
     name: str | None
     inputs: tuple[int, ...]
     value: float
-    grad: float  #: d(output)/d(node), the upstream gradient arriving at the node
+    grad: float | None  #: d(output)/d(node), the gradient arriving; None where undefined
     local: tuple[float, ...] | None  #: d(node)/d(input) per input; None where undefined
 
 
@@ -49,7 +49,8 @@ class Result:
         """Every node in forward (topological) order."""
         p, values, grads = self.program, self.values, self.grads
         return [
-            NodeValue(i, op.name, p.names.get(i), ins, values[i], grads[i],
+            NodeValue(i, op.name, p.names.get(i), ins, values[i],
+                      grads[i] if math.isfinite(grads[i]) else None,
                       _local(op, values[i], [values[j] for j in ins]) if ins else None)
             for i, (op, ins) in enumerate(zip(p.ops, p.inputs))
         ]
@@ -153,15 +154,34 @@ def _backward(program: Program, values: list[float]) -> list[float]:
     except (ArithmeticError, ValueError) as error:
         raise _undefined(program, values, node, error, gradient=True) from None
     if not math.isfinite(sum(grads)):
-        needs = program.needs_grad
-        bad = [i for i in range(len(grads) - 1, -1, -1)
-               if needs[i] and not math.isfinite(grads[i])]
-        if bad:
-            node = bad[0]
-            raise EvaluationError(
-                f"the gradient reaching {_label(program, node)} = {_describe(program, values, node)}"
-                f" is {grads[node]} (an overflow)", program.source, program.pos[node])
+        _blame_nonfinite_gradient(program, values)
     return grads
+
+
+def _blame_nonfinite_gradient(program: Program, values: list[float]) -> None:
+    """Rerun the reverse pass slowly, step by step, to name the first step whose
+    contribution to something that needs a gradient is not finite.
+
+    Only called when some gradient is not finite; finds nothing when the only
+    non-finite gradients belong to nodes no variable is upstream of (a constant
+    exponent, say), which is fine.
+    """
+    grads = [0.0] * len(values)
+    grads[program.output] = 1.0
+    needs, inputs = program.needs_grad, program.inputs
+    for node, _, g, _, _ in reversed(program.operations):
+        if not grads[node] or g is None:
+            continue
+        ins = inputs[node]
+        for i, gi in zip(ins, g(grads[node], values[node], *[values[j] for j in ins])):
+            if needs[i] and not math.isfinite(gi):
+                what = f"the derivative of {_describe(program, values, node)}"
+                reason = "overflows" if math.isinf(gi) else "is undefined"
+                op = program.ops[node]
+                if op.domain and math.isnan(gi):
+                    reason += f" ({op.domain})"
+                raise EvaluationError(f"{what} {reason}", program.source, program.pos[node])
+            grads[i] += gi
 
 
 def _local(op: type[Op], y: float, xs: list[float]) -> tuple[float, ...] | None:

@@ -29,6 +29,8 @@ class Program:
         self.constants: dict[int, float] = {}  #: node id -> value of a number literal
         self.variables: dict[str, int] = {}  #: free variable name -> its one shared node
         self.names: dict[int, str] = {}  #: node id -> the name first assigned to it
+        #: (assigned name or None, value node, first node id made by the statement)
+        self.statements: list[tuple[str | None, int, int]] = []
         self.output = -1  #: the node whose value is the program's value
         #: Operation nodes in id order as (id, forward, backward, a, b): the rules and the
         #: input ids unpacked, b = -1 for one input, a = all ids and b = -2 for more than

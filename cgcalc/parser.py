@@ -93,16 +93,26 @@ class Builder:
     def begin(self, text: str) -> None:
         self.program = Program(text)
         self.scope: dict[str, int] = {}  # assigned names -> their newest node
+        self.first_node = 0  # the first node of the statement being parsed
 
-    def start(self, statements: list[int]) -> Program:
-        self.program.output = statements[-1]
-        return self.program
+    def start(self, statements: list) -> Program:
+        program = self.program
+        program.output = program.statements[-1][1]
+        return program
 
-    def assign(self, children: list) -> int:
+    def assign(self, children: list) -> None:
         name, node = children
         self.scope[name.value] = node
         self.program.names.setdefault(node, name.value)
-        return node
+        self._statement(name.value, node)
+
+    def expression(self, children: list) -> None:
+        self._statement(None, children[0])
+
+    def _statement(self, name: str | None, node: int) -> None:
+        program = self.program
+        program.statements.append((name, node, self.first_node))
+        self.first_node = len(program)
 
     def binary(self, children: list) -> int:
         left, op, right = children

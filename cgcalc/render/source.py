@@ -1,0 +1,74 @@
+"""A program printed back as source text, with as few parentheses as the grammar needs.
+
+``parse(to_source(program))`` gives the same graph: the same operations, inputs,
+names and value. Printing is iterative (an explicit stack), so a 100,000-deep
+expression prints like any other, and it emits pieces into one list, never
+re-copying a subexpression's text.
+"""
+
+from __future__ import annotations
+
+from ..graph import Program
+from ..ops import Const, Neg, Var
+
+# Binding levels, mirroring grammars/cgcalc.lark (the round-trip tests keep them in step):
+# sum < product < factor (a sign, or a power) < atom (number, name, call, parentheses).
+SUM, PRODUCT, FACTOR, ATOM = 1, 2, 3, 4
+_LEVEL = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, "**": FACTOR}
+
+
+def to_source(program: Program) -> str:
+    """The program as text, one statement a line."""
+    lines = []
+    scope: dict[str, int] = {}  # as the parser's: assigned name -> newest node
+    for name, node, first in program.statements:
+        bound = {n: nm for nm, n in scope.items()}  # earlier nodes are referred to by name
+        parts: list[str] = []
+        stack: list = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                parts.append(item)
+                continue
+            op = program.ops[item]
+            if op is Var:
+                parts.append(program.names[item])
+            elif item < first:
+                parts.append(bound[item])
+            elif op is Const:
+                text = repr(program.constants[item])
+                parts.append(text[:-2] if text.endswith(".0") else text)
+            else:
+                stack.extend(reversed(_pieces(program, item, first)))
+        text = "".join(parts)
+        lines.append(f"{name} = {text}" if name else text)
+        if name:
+            scope[name] = node
+    return "\n".join(lines)
+
+
+def _pieces(program: Program, node: int, first: int) -> list:
+    """A node as text pieces and child ids, children wrapped in parentheses where needed."""
+    op, ins = program.ops[node], program.inputs[node]
+    if op is Neg:
+        return ["-", *_operand(program, ins[0], FACTOR, first)]
+    level = _LEVEL.get(op.symbol)
+    if level is None:  # a function call
+        pieces: list = [op.symbol, "("]
+        for i, arg in enumerate(ins):
+            pieces += [", "] * bool(i) + [arg]
+        return pieces + [")"]
+    left, right = ins
+    if level == FACTOR:  # a power: its base is an atom, its exponent a factor
+        return [*_operand(program, left, ATOM, first), " ** ",
+                *_operand(program, right, FACTOR, first)]
+    return [*_operand(program, left, level, first), f" {op.symbol} ",
+            *_operand(program, right, level + 1, first)]
+
+
+def _operand(program: Program, node: int, needed: int, first: int) -> list:
+    """``node`` as an operand that must bind at least as tightly as ``needed``;
+    nodes of earlier statements are written as their names, atoms."""
+    op = program.ops[node]
+    level = ATOM if node < first else FACTOR if op is Neg else _LEVEL.get(op.symbol, ATOM)
+    return ["(", node, ")"] if level < needed else [node]

@@ -1,0 +1,247 @@
+"""Every input gets a result or a located error; deep and huge inputs just work."""
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cgcalc
+from cgcalc.render.source import to_source
+
+POINT = {"x": 0.5, "y": -1.25, "z": 2.0}
+FUNCTIONS = ["exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs"]
+FAST = settings(max_examples=300, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow])
+
+
+def outcome(text, bindings=POINT):
+    """The result of parsing and evaluating, or the cgcalc error it gives; nothing else."""
+    try:
+        return cgcalc.evaluate(cgcalc.parse(text), bindings)
+    except cgcalc.CgcalcError as error:
+        assert error.exit_code in (1, 2)
+        str(error)  # the message renders, caret and all
+        return error
+
+
+# -- arbitrary text ---------------------------------------------------------------------------
+
+@FAST
+@given(st.text())
+def test_any_text_gives_a_result_or_a_cgcalc_error(text):
+    outcome(text)
+
+
+@FAST
+@given(st.text(alphabet="0123456789.eE+-*/^()xyz_ ;\n#,=\tsinlogexpqrtabcdu", max_size=60))
+def test_language_like_text_gives_a_result_or_a_cgcalc_error(text):
+    outcome(text)
+
+
+# -- random valid programs ----------------------------------------------------------------------
+
+numbers = st.one_of(
+    st.integers(0, 1000).map(str),
+    st.floats(0, 1e6, allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from([".5", "2.", "1e-3", "2.5E+4", "7e0"]),
+)
+
+
+def expressions(names):
+    leaves = st.one_of(st.sampled_from(sorted(names | {"x", "y", "z", "pi", "e"})), numbers)
+
+    def extend(inner):
+        binary = st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**", "^"]), inner,
+                           st.booleans(), st.sampled_from(["", " "]))
+        return st.one_of(
+            binary.map(lambda t: ("({}{s}{}{s}{})" if t[3] else "{}{s}{}{s}{}")
+                       .format(t[0], t[1], t[2], s=t[4])),
+            st.tuples(st.sampled_from(["-", "+", "- "]), inner).map("".join),
+            st.tuples(st.sampled_from(FUNCTIONS), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            inner.map(lambda t: f"({t})"),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=12)
+
+
+@st.composite
+def programs(draw):
+    names: set[str] = set()
+    statements = []
+    for _ in range(draw(st.integers(1, 4))):
+        expression = draw(expressions(names))
+        if draw(st.booleans()):
+            name = draw(st.sampled_from(["a", "b", "x", "price"]))
+            statements.append(f"{name} = {expression}")
+            names.add(name)
+        else:
+            statements.append(expression)
+    return draw(st.sampled_from(["; ", "\n", " ;\n# note\n"])).join(statements)
+
+
+def structure(program):
+    return (program.ops, program.inputs, program.names, program.variables, program.constants,
+            program.output, [(name, node) for name, node, _ in program.statements])
+
+
+@FAST
+@given(programs())
+def test_programs_round_trip_through_their_printed_source(text):
+    program = cgcalc.parse(text)
+    printed = to_source(program)
+    again = cgcalc.parse(printed)
+    assert structure(again) == structure(program)
+    assert to_source(again) == printed
+    first, second = outcome(text), outcome(printed)
+    if isinstance(first, cgcalc.Result):
+        assert second.value == first.value and second.gradients == first.gradients
+    else:
+        assert type(second) is type(first) and second.message == first.message
+
+
+# -- every error kind, through the command line ---------------------------------------------------
+
+ERRORS = [
+    # (arguments, exit code, first line of stderr, caret line or None)
+    (["(apple*)"], 2, "syntax error at 1:8: unexpected ')'; expected a number, a name or '('",
+     "         ^"),
+    ([""], 2, "syntax error at 1:1: empty program; write an expression such as x*y", "  ^"),
+    (["x = 1\ny = (x +"], 2,
+     "syntax error at 2:9: unexpected end of input; expected a number, a name or '('", "          ^"),
+    (["2 $ 3"], 2, "syntax error at 1:3: unexpected character '$'", "    ^"),
+    (["1e999"], 2, "syntax error at 1:1: number 1e999 is too large", "  ^"),
+    (["sinn(x)", "x=1"], 2, "name error at 1:1: unknown function 'sinn'; did you mean sin?", "  ^"),
+    (["log(1, 2)"], 2, "name error at 1:1: log takes 1 argument, got 2", "  ^"),
+    (["a*b + c"], 2,
+     "name error at 1:1: unbound variables a, b, c; bind them with -v a=VALUE -v b=VALUE -v c=VALUE",
+     "  ^"),
+    (["x", "-v", "x"], 2, "binding error: 'x' is not a binding; write NAME=VALUE, e.g. x=3", None),
+    (["x", "-v", "=3"], 2, "binding error: '=3' is not a binding; write NAME=VALUE, e.g. x=3", None),
+    (["x", "-v", "x=abc"], 2, "binding error: x=abc: 'abc' is not a number (a constant expression "
+     "such as pi/4 is fine too)", None),
+    (["x", "-v", "2x=1"], 2, "binding error: '2x=1': '2x' is not a variable name", None),
+    (["x", "--vars", "-"], 2, "binding error at 1:7: stdin: invalid JSON: Expecting value",
+     "        ^"),
+    (["-f", "/no/such/file"], 2, "error: cannot read /no/such/file: No such file or directory", None),
+    (["x", "--wrt", "q", "x=1"], 2, "name error: cannot differentiate with respect to q: not a "
+     "variable of the program (its variables: x)", None),
+    (["log(x)", "x=0"], 1,
+     "evaluation error at 1:1: log(0) is undefined (log is defined for x > 0)", "  ^"),
+    (["sqrt(x) + 1", "x=-4"], 1, "evaluation error at 1:1: sqrt(-4) is undefined (sqrt is defined "
+     "for x >= 0, its derivative for x > 0)", "  ^"),
+    (["1 + x/y", "x=1", "y=0"], 1,
+     "evaluation error at 1:6: 1 / 0 is undefined (the divisor must not be 0)", "       ^"),
+    (["exp(1000)"], 1, "evaluation error at 1:1: exp(1000) overflows", "  ^"),
+    (["x*1e308*10", "x=1"], 1, "evaluation error at 1:8: 1e+308 * 10 overflows to inf",
+     "         ^"),
+    (["0**-1"], 1, "evaluation error at 1:2: 0 ** (-1) is undefined (a negative base needs an "
+     "integer exponent, and 0 a non-negative one)", "   ^"),
+    (["(-8)**(1/3)"], 1, "evaluation error at 1:5: (-8) ** 0.3333333333 is undefined (a negative "
+     "base needs an integer exponent, and 0 a non-negative one)", "      ^"),
+    (["2*x", "x=nan"], 1, "evaluation error at 1:3: x is bound to nan, not a finite number",
+     "    ^"),
+    (["sqrt(x)", "x=0"], 1, "evaluation error at 1:1: the derivative of sqrt(0) is undefined "
+     "(sqrt is defined for x >= 0, its derivative for x > 0)", "  ^"),
+    (["(-2)**x", "x=2"], 1, "evaluation error at 1:5: the derivative of (-2) ** 2 is undefined (a "
+     "negative base needs an integer exponent, and 0 a non-negative one)", "      ^"),
+]
+
+
+@pytest.mark.parametrize("args, code, message, caret", ERRORS, ids=[e[2][:40] for e in ERRORS])
+def test_every_error_kind(run, args, code, message, caret):
+    result = run(*args, input="{\"x\": }" if "--vars" in args else None)
+    assert (result.exit_code, result.stdout) == (code, "")
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"cgcalc: {message}"
+    if caret is None:
+        assert len(lines) == 1
+    else:
+        assert len(lines) == 3 and lines[2] == caret
+
+
+def test_long_lines_are_shown_around_the_error(run):
+    text = " + ".join(f"x{i}" for i in range(2000)) + " + log(y)"
+    result = run(text, "y=-1", *(f"x{i}=1" for i in range(2000)))
+    assert result.exit_code == 1
+    _, source, caret = result.stderr.splitlines()
+    assert source.startswith("  …") and source.endswith("log(y)")
+    assert len(source) < 90 and source[caret.index("^")] == "l"
+
+
+def test_internal_errors_are_one_line_with_their_own_code(run, monkeypatch):
+    import cgcalc.engine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cgcalc.engine, "_forward", broken)
+    result = run("x", "x=1")
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert re.fullmatch(r"cgcalc: internal error: RuntimeError: boom \(at test_reliability\.py:\d+\); "
+                        r"please report it, and run with CGCALC_DEBUG=1 for the traceback\n",
+                        result.stderr)
+    debug = run("x", "x=1", env={"CGCALC_DEBUG": "1"})
+    assert isinstance(debug.exception, RuntimeError)
+
+
+def test_no_eval_or_exec_in_the_package():
+    package = Path(cgcalc.__file__).parent
+    for path in package.rglob("*.py"):
+        code = path.read_text()
+        assert not re.search(r"(?<![\w.])(eval|exec)\(", code), path
+
+
+# -- deep and huge inputs, through the command line -----------------------------------------------
+
+DEEP = {
+    "100,000 nested parentheses": ("(" * 100_000 + "x" + ")" * 100_000, 0.5, 1.0),
+    "100,000 unary minuses": ("-" * 100_000 + "x", 0.5, 1.0),
+    "50,000 nested calls": ("sin(" * 50_000 + "x" + ")" * 50_000, None, None),
+    "a chain of 100,000 additions": (" + ".join(["x"] * 100_000), 50_000.0, 100_000.0),
+}
+
+
+def nested_sin(x, depth=50_000):
+    grad = 1.0
+    for _ in range(depth):
+        grad *= math.cos(x)
+        x = math.sin(x)
+    return x, grad
+
+
+@pytest.mark.parametrize("name", DEEP)
+def test_deep_inputs_through_the_cli(run, name):
+    text, value, grad = DEEP[name]
+    if value is None:
+        value, grad = nested_sin(0.5)
+    result = run("-f", "-", "x=0.5", "--json", input=text)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["value"] == pytest.approx(value, rel=1e-12)
+    assert doc["gradients"]["x"] == pytest.approx(grad, rel=1e-9)
+
+
+def test_deep_graph_nodes_json_table_and_source(run):
+    text = "-" * 100_000 + "x"
+    doc = json.loads(run("-f", "-", "x=2", "--json", "--nodes", input=text).stdout)
+    assert len(doc["nodes"]) == 100_001
+    assert doc["nodes"][-1] == {"id": 100_000, "op": "neg", "name": None, "inputs": [99_999],
+                                "value": 2.0, "grad": 1.0, "local": [-1.0]}
+    table = run("-f", "-", "x=2", "--nodes", input=text).stdout.splitlines()
+    assert len(table) == 6 + 1 + 100_001  # value, variables, blank, title, header, nodes
+    assert table[-1].split() == ["100000", "neg", "#99999", "2", "-1", "1"]
+    assert to_source(cgcalc.parse(text)) == text
+
+
+def test_many_variables_are_summarised_unless_nodes(run):
+    text = " + ".join(f"x{i}" for i in range(100))
+    bindings = [f"x{i}={i}" for i in range(100)]
+    short = run(text, *bindings).stdout.splitlines()
+    assert short[-1] == "… and 60 more variables of 199 nodes (--nodes or --json lists them all)"
+    assert len(short) == 2 + 1 + 40 + 1
+    full = run(text, *bindings, "--nodes").stdout
+    assert "x99" in full.split("nodes in forward order")[0]
