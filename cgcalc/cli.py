@@ -13,7 +13,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import EXIT_INTERNAL, CgcalcError
+from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError
 
 _MARK = "\0"  # prefixed to a dash-led expression to hide it from click; no argv holds NUL
 _OPERATOR_CHARS = set("*/+^()[], ;")
@@ -23,7 +23,8 @@ Exit codes:
   0  success
   1  evaluation error: a value or gradient that is not a finite number
   2  usage, syntax, name or binding error
-  3  internal error (please report it; CGCALC_DEBUG=1 shows the traceback)"""
+  3  internal error (please report it; CGCALC_DEBUG=1 shows the traceback)
+  141  standard output closed early (e.g. piped into head)"""
 
 
 class _Reported(click.ClickException):
@@ -52,6 +53,9 @@ class CgcalcGroup(click.Group):
             raise _Reported(str(error), error.exit_code) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:  # the reader stopped early (| head): leave quietly, as shells do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except Exception as error:  # anything else is our bug: say so in one line
             if os.environ.get("CGCALC_DEBUG") == "1":
                 raise

@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_EVALUATION = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 _WINDOW = 72  # characters of a long source line shown around the caret
 

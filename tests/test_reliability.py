@@ -245,3 +245,18 @@ def test_many_variables_are_summarised_unless_nodes(run):
     assert len(short) == 2 + 1 + 40 + 1
     full = run(text, *bindings, "--nodes").stdout
     assert "x99" in full.split("nodes in forward order")[0]
+
+
+def test_output_closed_early_exits_141_quietly():
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("cgcalc")
+    process = subprocess.Popen([str(exe), "-f", "-", "x=2", "--nodes"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdin.write(("-" * 50_000 + "x").encode())
+    process.stdin.close()
+    assert process.stdout.readline() == b"value = 2\n"
+    process.stdout.close()
+    assert process.wait(timeout=60) == 141
+    assert process.stderr.read() == b""

@@ -30,7 +30,9 @@ def number(value: float, precision: int) -> str:
 def render(result: Result, precision: int = 10, nodes: bool = False,
            console: Console | None = None) -> None:
     """Print the value, the variables table and, with ``nodes``, the nodes table."""
-    console = console or Console()
+    if console is None:
+        console = Console()
+        console.on_broken_pipe = _broken_pipe  # instead of Rich's own exit(1)
     program = result.program
     out = program.names.get(program.output) or "value"
     console.print(Text.assemble((out, "bold"), " = ", (number(result.value, precision), "bold cyan")))
@@ -56,6 +58,10 @@ def render(result: Result, precision: int = 10, nodes: bool = False,
                               local, "undefined" if node.grad is None else number(node.grad, precision)))
         _table(console, ["id", "name", "op", "inputs", "value", "local ∂", "gradient"], "rlllrrr",
                node_rows, title="nodes in forward order")
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError  # the CLI reports it with its documented exit code
 
 
 def _table(console: Console, headers: list[str], justify: str, rows: Sequence[tuple[str, ...]],
