@@ -28,6 +28,7 @@ class Program:
         self.variables: dict[str, int] = {}  #: free variable name -> its one shared node
         self.names: dict[int, str] = {}  #: node id -> the name first assigned to it
         self.output = -1  #: the node whose value is the program's value
+        self.array_ops = False  #: uses an operation defined on arrays only (``@``, ``sum``)
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -39,6 +40,8 @@ class Program:
         self.inputs.append(inputs)
         self.pos.append(pos)
         needs.append(any(needs[i] for i in inputs))
+        if op.array_only:
+            self.array_ops = True
         return len(self.ops) - 1
 
     def constant(self, value: float, pos: int) -> int:
