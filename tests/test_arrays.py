@@ -1,6 +1,9 @@
 """Arrays: every new operation's gradient against central differences and hand-written NumPy,
 broadcasting, the book's shapes and ReLU mask, shape errors, array bindings."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -260,3 +263,12 @@ def test_matmul_binds_like_multiplication():
     with pytest.raises(cgcalc.ParseError, match="expected a number, a name or '\\('"):
         cgcalc.parse("a @ @ b")
 
+
+def test_scalar_programs_never_import_numpy():
+    code = ("import sys, cgcalc; from click.testing import CliRunner; from cgcalc.cli import cli\n"
+            "assert cgcalc.evaluate(cgcalc.parse('x*y'), {'x': 2, 'y': 3}).value == 6\n"
+            "assert CliRunner().invoke(cli, ['x*y', 'x=2', 'y=3', '--nodes']).exit_code == 0\n"
+            "assert CliRunner().invoke(cli, ['check', 'x*y', 'x=2', 'y=3']).exit_code == 0\n"
+            "assert 'numpy' not in sys.modules, 'numpy was imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
