@@ -121,20 +121,26 @@ class Builder:
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
             hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(FUNCTIONS))}"
             raise UnknownNameError(f"unknown function '{name}'{hint}", source, name.start_pos)
-        fewest, most = op.arity if isinstance(op.arity, tuple) else (op.arity, op.arity)
-        if not fewest <= len(args) <= (len(args) if most is None else most):
-            raise UnknownNameError(
-                f"{name} takes {_count(fewest, most, 'argument')}, got {len(args)}",
-                source,
-                name.start_pos,
-            )
+        if len(args) != op.arity:  # an int, or a range (fewest, most or None)
+            fewest, most = op.arity if isinstance(op.arity, tuple) else (op.arity, op.arity)
+            if not fewest <= len(args) <= (len(args) if most is None else most):
+                raise UnknownNameError(
+                    f"{name} takes {_count(fewest, most, 'argument')}, got {len(args)}",
+                    source,
+                    name.start_pos,
+                )
+        if op.params:
+            self._constant_params(op, name, args[1:])
+        return self.program.add(op, tuple(args), name.start_pos)
+
+    def _constant_params(self, op, name, params: list[int]) -> None:
+        """An axis or a shape must not depend on a variable: it would have no gradient."""
         needs = self.program.needs_grad
-        for arg in args[1:] if op.params else ():
-            if needs[arg]:  # an axis that moved with a variable would have no gradient
+        for node in params:
+            if needs[node]:
                 raise UnknownNameError(
                     f"the {op.params} of {name} must be a constant integer, not depend on a "
-                    "variable", source, self.program.pos[arg])
-        return self.program.add(op, tuple(args), name.start_pos)
+                    "variable", self.program.source, self.program.pos[node])
 
 
 def _count(fewest: int, most: int | None, noun: str) -> str:
