@@ -1,7 +1,8 @@
 """Bindings from the command line: ``NAME=VALUE`` words and JSON objects.
 
-A value is a number, or a constant expression of the language itself
-(``pi/4``, ``2**-3``), which is parsed and evaluated, never ``eval``-ed.
+A value is a number, a constant expression of the language itself (``pi/4``,
+``2**-3``), which is parsed and evaluated, never ``eval``-ed, or a JSON array of
+numbers (``[[1, 2], [3, 4]]``), which the array engine checks and converts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def _name_pattern() -> re.Pattern[str]:
     return re.compile(terminal_regex("NAME"))
 
 
-def parse_binding(text: str) -> tuple[str, float]:
+def parse_binding(text: str) -> tuple[str, float | list]:
     """``"x=3"`` -> ``("x", 3.0)``; raises :class:`BindingError` for anything else."""
     name, sep, value = text.partition("=")
     name = name.strip()
@@ -31,12 +32,20 @@ def parse_binding(text: str) -> tuple[str, float]:
     return name, parse_value(name, value)
 
 
-def parse_value(name: str, text: str) -> float:
-    """A number, or a constant expression such as ``pi/4``."""
+def parse_value(name: str, text: str) -> float | list:
+    """A number, a constant expression such as ``pi/4``, or a JSON array."""
     try:
         return float(text)
     except ValueError:
         pass
+    if text.lstrip().startswith("["):
+        import json
+
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise BindingError(f"{name}={text}: not a JSON array of numbers: {error.msg}",
+                               text, error.pos) from None
     from .engine import evaluate
     from .parser import parse
 
@@ -51,8 +60,8 @@ def parse_value(name: str, text: str) -> float:
             "pi/4 is fine too)") from None
 
 
-def load_json_bindings(text: str, origin: str) -> dict[str, float]:
-    """A JSON object of name -> number; errors point into the JSON text."""
+def load_json_bindings(text: str, origin: str) -> dict[str, float | list]:
+    """A JSON object of name -> number or array; errors point into the JSON text."""
     import json
 
     try:
@@ -60,13 +69,16 @@ def load_json_bindings(text: str, origin: str) -> dict[str, float]:
     except json.JSONDecodeError as error:
         raise BindingError(f"{origin}: invalid JSON: {error.msg}", text, error.pos) from None
     if not isinstance(data, dict):
-        raise BindingError(f"{origin}: expected a JSON object of name: number, "
+        raise BindingError(f"{origin}: expected a JSON object of name: number or array, "
                            f"got {type(data).__name__}")
     bindings = {}
     for name, value in data.items():
         if not _name_pattern().fullmatch(name):
             raise BindingError(f"{origin}: {name!r} is not a variable name")
+        if isinstance(value, list):  # checked and converted by the array engine
+            bindings[name] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise BindingError(f"{origin}: {name} is {json.dumps(value)}, not a number")
+            raise BindingError(f"{origin}: {name} is {json.dumps(value)}, not a number or array")
         bindings[name] = float(value)
     return bindings

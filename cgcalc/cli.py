@@ -21,7 +21,8 @@ _OPERATOR_CHARS = set("*/+^()[], ;")
 EXIT_CODES = """\b
 Exit codes:
   0  success
-  1  evaluation error: a value or gradient that is not a finite number
+  1  evaluation error: a value or gradient that is not a finite number, or
+     shapes that do not fit; a failed gradient check
   2  usage, syntax, name or binding error
   3  internal error (please report it; CGCALC_DEBUG=1 shows the traceback)
   141  standard output closed early (e.g. piped into head)"""
@@ -48,7 +49,9 @@ class CgcalcGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            outcome = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here, where it can be reported
+            return outcome
         except CgcalcError as error:
             raise _Reported(str(error), error.exit_code) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -118,44 +121,32 @@ def cli() -> None:
     """
 
 
-@cli.command("eval", cls=ExpressionCommand, epilog=f"""\b
-Examples:
-  cgcalc eval "apple*apple_num*tax" -v apple=100 -v apple_num=2 -v tax=1.1
-  cgcalc "apple_price = apple*apple_num; price = apple_price*tax" \\
-      apple=100 apple_num=2 tax=1.1 --nodes
-  cgcalc "sigmoid(w*x + b)" w=2 x=0.5 b=-1 --json --wrt w
-  echo '{{"x": 3}}' | cgcalc "-x**2" --vars -
+def _program_options(command):
+    """The arguments and options of every command that evaluates a program (eval, check)."""
+    shared = [
+        click.argument("words", nargs=-1, metavar="EXPRESSION [NAME=VALUE]..."),
+        click.option("-f", "--file", "path", metavar="PATH",
+                     help="Read the program from PATH ('-' for stdin) instead of EXPRESSION."),
+        click.option("-v", "--var", "var_words", multiple=True, metavar="NAME=VALUE",
+                     help="Bind a variable (repeatable)."),
+        click.option("--vars", "vars_paths", multiple=True, metavar="PATH",
+                     help="Bind variables from a JSON object in PATH ('-' for stdin)."),
+        click.option("--json", "as_json", is_flag=True,
+                     help="Print one JSON object instead of tables."),
+        click.option("--wrt", multiple=True, metavar="NAME",
+                     help="Only report the gradient with respect to NAME (repeatable)."),
+        click.option("--precision", type=click.IntRange(1, 17), default=10, show_default=True,
+                     help="Significant digits in tables (JSON keeps every digit)."),
+    ]
+    for decorate in reversed(shared):
+        command = decorate(command)
+    return command
 
-\b
-Bindings apply in this order, later ones winning: --vars files, then
-NAME=VALUE words, then -v options. A VALUE is a number or a constant
-expression such as pi/4.
 
-{EXIT_CODES}""")
-@click.argument("words", nargs=-1, metavar="EXPRESSION [NAME=VALUE]...")
-@click.option("-f", "--file", "path", metavar="PATH",
-              help="Read the program from PATH ('-' for stdin) instead of EXPRESSION.")
-@click.option("-v", "--var", "var_words", multiple=True, metavar="NAME=VALUE",
-              help="Bind a variable (repeatable).")
-@click.option("--vars", "vars_paths", multiple=True, metavar="PATH",
-              help="Bind variables from a JSON object in PATH ('-' for stdin).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-@click.option("--nodes", is_flag=True, help="Also show every node of the graph.")
-@click.option("--wrt", multiple=True, metavar="NAME",
-              help="Only report the gradient with respect to NAME (repeatable).")
-@click.option("--precision", type=click.IntRange(1, 17), default=10, show_default=True,
-              help="Significant digits in tables (JSON keeps every digit).")
-def eval_command(words: tuple[str, ...], path: str | None, var_words: tuple[str, ...],
-                 vars_paths: tuple[str, ...], as_json: bool, nodes: bool, wrt: tuple[str, ...],
-                 precision: int) -> None:
-    """Evaluate EXPRESSION and differentiate it with respect to every variable.
-
-    EXPRESSION is a program: statements `name = expression` separated by `;` or
-    new lines, `#` comments; its value is the last statement's. Operators
-    `+ - * / **` (or `^`), functions exp log sqrt sin cos tan tanh sigmoid relu
-    abs, constants pi and e.
-    """
-    from . import evaluate, parse
+def _program_and_bindings(words: tuple[str, ...], path: str | None, var_words: tuple[str, ...],
+                          vars_paths: tuple[str, ...]):
+    """The parsed program and its bindings, from the options of :func:`_program_options`."""
+    from . import parse
     from .bindings import load_json_bindings, parse_binding
 
     words = tuple(w[len(_MARK):] if w.startswith(_MARK) else w for w in words)
@@ -165,15 +156,58 @@ def eval_command(words: tuple[str, ...], path: str | None, var_words: tuple[str,
         source, binding_words = words[0], words[1:]
     else:
         source, binding_words = _read(path), words
-    bindings: dict[str, float] = {}
+    bindings: dict = {}
     for vars_path in vars_paths:
         bindings.update(load_json_bindings(_read(vars_path), "stdin" if vars_path == "-" else vars_path))
     for word in binding_words + var_words:
         name, value = parse_binding(word)
         bindings[name] = value
-    result = evaluate(parse(source), bindings, wrt=wrt or None)
-    for warning in result.warnings:
+    return parse(source), bindings
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
         click.echo(f"cgcalc: warning: {warning}", err=True)
+
+
+_BINDINGS_HELP = """\b
+Bindings apply in this order, later ones winning: --vars files, then
+NAME=VALUE words, then -v options. A VALUE is a number, a constant
+expression such as pi/4, or a JSON array such as [[1, 2], [3, 4]]."""
+
+
+@cli.command("eval", cls=ExpressionCommand, epilog=f"""\b
+Examples:
+  cgcalc eval "apple*apple_num*tax" -v apple=100 -v apple_num=2 -v tax=1.1
+  cgcalc "apple_price = apple*apple_num; price = apple_price*tax" \\
+      apple=100 apple_num=2 tax=1.1 --nodes
+  cgcalc "sigmoid(w*x + b)" w=2 x=0.5 b=-1 --json --wrt w
+  echo '{{"x": 3}}' | cgcalc "-x**2" --vars -
+  cgcalc "sum(relu(x @ W + b))" -v x='[[1, -2]]' -v W='[[1, 0], [0, 1]]' -v b='[0.5, 0.5]'
+
+{_BINDINGS_HELP}
+
+{EXIT_CODES}""")
+@_program_options
+@click.option("--nodes", is_flag=True, help="Also show every node of the graph.")
+def eval_command(words: tuple[str, ...], path: str | None, var_words: tuple[str, ...],
+                 vars_paths: tuple[str, ...], as_json: bool, wrt: tuple[str, ...],
+                 precision: int, nodes: bool) -> None:
+    """Evaluate EXPRESSION and differentiate it with respect to every variable.
+
+    EXPRESSION is a program: statements `name = expression` separated by `;` or
+    new lines, `#` comments; its value is the last statement's. Operators
+    `+ - * / **` (or `^`) and `@` (matrix product), functions exp log sqrt sin
+    cos tan tanh sigmoid relu abs, constants pi and e. On arrays also transpose,
+    sum mean max (with an optional axis), reshape, softmax log_softmax,
+    cross_entropy, affine and softmax_cross_entropy. An array-valued program is
+    differentiated as the sum of its elements.
+    """
+    from . import evaluate
+
+    program, bindings = _program_and_bindings(words, path, var_words, vars_paths)
+    result = evaluate(program, bindings, wrt=wrt or None)
+    _warn(result.warnings)
     if as_json:
         from .render.json_doc import write
 
@@ -182,6 +216,51 @@ def eval_command(words: tuple[str, ...], path: str | None, var_words: tuple[str,
         from .render.tables import render
 
         render(result, precision=precision, nodes=nodes)
+
+
+@cli.command("check", cls=ExpressionCommand, epilog=f"""\b
+Examples:
+  cgcalc check "x**3 * sin(y)" x=2 y=0.5
+  cgcalc check "softmax_cross_entropy(affine(relu(affine(X, W1, b1)), W2, b2), t)" \\
+      --vars examples/two_layer.json
+
+{_BINDINGS_HELP}
+
+{EXIT_CODES}""")
+@_program_options
+@click.option("--tol", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True,
+              help="Largest difference that passes: absolute, or relative for gradients "
+                   "larger than 1.")
+@click.option("--step", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True,
+              help="h of the central differences (f(x+h) - f(x-h)) / 2h.")
+def check_command(words: tuple[str, ...], path: str | None, var_words: tuple[str, ...],
+                  vars_paths: tuple[str, ...], as_json: bool, wrt: tuple[str, ...],
+                  precision: int, tol: float, step: float) -> None:
+    """Check the gradients of EXPRESSION: backpropagation against central differences.
+
+    Computes every gradient twice, by backpropagation and by central differences
+    (two forward passes per input element), and prints per variable the largest
+    absolute and relative difference, the time each method took, and whether
+    every difference is within --tol. Exits with 1 when one is not.
+    """
+    from .check import gradient_check
+    from .errors import GradientCheckError
+
+    program, bindings = _program_and_bindings(words, path, var_words, vars_paths)
+    report = gradient_check(program, bindings, tol=tol, step=step, wrt=wrt or None)
+    _warn(report.result.warnings)
+    if as_json:
+        from .render.json_doc import check_dumps
+
+        click.echo(check_dumps(report))
+    else:
+        from .render.tables import render_check
+
+        render_check(report, precision=precision)
+    failed = [v.name for v in report.variables if v.passed is False]
+    if failed:
+        raise GradientCheckError(f"{', '.join(failed)}: backpropagation and central differences "
+                                 f"differ by more than --tol {tol:g}")
 
 
 def _read(path: str) -> str:

@@ -47,13 +47,21 @@ class Result:
     @cached_property
     def nodes(self) -> list[NodeValue]:
         """Every node in forward (topological) order."""
-        p, values, grads = self.program, self.values, self.grads
+        p, values, grads, local = self.program, self.values, self.grads, self._local
         return [
-            NodeValue(i, op.name, p.names.get(i), ins, values[i],
-                      grads[i] if math.isfinite(grads[i]) else None,
-                      _local(op, values[i], [values[j] for j in ins]) if ins else None)
+            NodeValue(i, op.name, p.names.get(i), ins, values[i], self._grad(grads[i]),
+                      local(op, values[i], [values[j] for j in ins]) if ins else None)
             for i, (op, ins) in enumerate(zip(p.ops, p.inputs))
         ]
+
+    @staticmethod
+    def _grad(grad: float) -> float | None:
+        """A node's gradient as shown: None where it is not finite (needed by nothing)."""
+        return grad if math.isfinite(grad) else None
+
+    def _local(self, op: type[Op], y, xs: list) -> tuple[float, ...] | None:
+        """d(node)/d(input) per input; the array result overrides it."""
+        return _local(op, y, xs)
 
 
 def evaluate(program: Program, bindings: Mapping[str, float] | None = None,
@@ -64,24 +72,66 @@ def evaluate(program: Program, bindings: Mapping[str, float] | None = None,
     too, replacing the constants). ``wrt`` limits ``Result.gradients`` to those
     variables. Raises :class:`UnknownNameError` for unbound variables,
     :class:`EvaluationError` for a value or gradient that is not finite.
+
+    A binding may be an array (nested lists or a NumPy array): then, or when the
+    program uses an array operation, :mod:`cgcalc.array_engine` runs both passes.
     """
     bindings = dict(bindings or {})
+    if _arrays(program, bindings):
+        from .array_engine import evaluate_arrays
+
+        return evaluate_arrays(program, bindings, wrt)
     values, variables, warnings = _leaf_values(program, bindings)
     _forward(program, values)
     grads = _backward(program, values)
-    if wrt is not None:
-        wrt = list(dict.fromkeys(wrt))
-        unknown = [name for name in wrt if name not in program.variables]
-        if unknown:
-            raise UnknownNameError(
-                f"cannot differentiate with respect to {', '.join(unknown)}: not a variable of the "
-                f"program (its variables: {', '.join(variables) or 'none'})")
-        variables = wrt
-    return Result(program, values, grads, variables, warnings)
+    return Result(program, values, grads, _wrt(program, wrt, variables), warnings)
 
 
-def _leaf_values(program: Program, bindings: dict[str, float]):
-    """Values of variables and literals; the variables that got bindings; warnings."""
+def value(program: Program, bindings: Mapping[str, float] | None = None):
+    """The forward pass alone: what the gradient check runs twice per input element."""
+    bindings = dict(bindings or {})
+    if _arrays(program, bindings):
+        from .array_engine import forward_value
+
+        return forward_value(program, bindings)
+    values = _leaf_values(program, bindings)[0]
+    _forward(program, values)
+    return values[program.output]
+
+
+def _arrays(program: Program, bindings: dict) -> bool:
+    """Does this evaluation need the array engine?"""
+    return program.array_ops or not all(isinstance(v, (int, float)) for v in bindings.values())
+
+
+def _wrt(program: Program, wrt: Iterable[str] | None, variables: list[str]) -> list[str]:
+    """The variables ``Result.gradients`` reports: all bound ones, or those asked for."""
+    if wrt is None:
+        return variables
+    wrt = list(dict.fromkeys(wrt))
+    unknown = [name for name in wrt if name not in program.variables]
+    if unknown:
+        raise UnknownNameError(
+            f"cannot differentiate with respect to {', '.join(unknown)}: not a variable of the "
+            f"program (its variables: {', '.join(variables) or 'none'})")
+    return wrt
+
+
+def _number(name: str, value, program: Program, node: int) -> float:
+    """A scalar binding as a float: a BindingError if not a number, an EvaluationError if not finite."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BindingError(f"{name} = {value!r} is not a number")
+    if not math.isfinite(value):
+        raise EvaluationError(f"{name} is bound to {value}, not a finite number",
+                              program.source, program.pos[node])
+    return float(value)
+
+
+def _leaf_values(program: Program, bindings: dict[str, float], convert=_number):
+    """Values of variables and literals; the variables that got bindings; warnings.
+
+    ``convert(name, value, program, node)`` checks a binding and returns its value.
+    """
     values = [0.0] * len(program)
     for node, value in program.constants.items():
         values[node] = value
@@ -98,16 +148,11 @@ def _leaf_values(program: Program, bindings: dict[str, float]):
         if name not in bindings:
             values[node] = CONSTANTS[name]
             continue
-        value = bindings[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise BindingError(f"{name} = {value!r} is not a number")
-        if not math.isfinite(value):
-            raise EvaluationError(f"{name} is bound to {value}, not a finite number",
-                                  source, pos[node])
-        values[node] = float(value)
+        values[node] = value = convert(name, bindings[name], program, node)
         bound.append(name)
         if name in CONSTANTS:
-            warnings.append(f"the binding {name}={value:g} replaces the constant {name}")
+            shown = f"={value:g}" if isinstance(value, float) else " to an array"
+            warnings.append(f"the binding {name}{shown} replaces the constant {name}")
     for name in bindings:
         if name not in program.variables:
             warnings.append(f"{name} is bound but the program does not use it as a variable")

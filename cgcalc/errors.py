@@ -62,10 +62,16 @@ class BindingError(CgcalcError):
 
 
 class EvaluationError(CgcalcError):
-    """A value or gradient that is not a finite real number (exit 1)."""
+    """A value or gradient that is not a finite real number, or shapes that do not fit (exit 1)."""
 
     exit_code = EXIT_EVALUATION
     kind = "evaluation error"
+
+
+class GradientCheckError(EvaluationError):
+    """``cgcalc check``: backpropagation and central differences disagree (exit 1)."""
+
+    kind = "gradient check failed"
 
 
 def line_col(source: str, pos: int) -> tuple[int, int]:

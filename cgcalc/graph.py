@@ -37,6 +37,7 @@ class Program:
         #: two; backward is None where no variable is upstream. The engine's passes
         #: loop over this list without building anything per node.
         self.operations: list[tuple[int, Callable, Callable | None, Any, int]] = []
+        self.array_ops = False  #: uses an operation defined on arrays only (``@``, ``sum``)
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -59,6 +60,8 @@ class Program:
         self.inputs.append(inputs)
         self.pos.append(pos)
         needs.append(need)
+        if op.array_only:
+            self.array_ops = True
         self.operations.append((node, op.forward, op.backward if need else None, a, b))
         return node
 

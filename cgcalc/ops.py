@@ -25,8 +25,15 @@ class Op:
 
     name: ClassVar[str]  #: shown in tables and JSON ("mul")
     symbol: ClassVar[str]  #: how it is written ("*", "sin")
-    arity: ClassVar[int]
+    arity: ClassVar[int | tuple[int, int | None]]  #: a count, or (fewest, most or None)
     domain: ClassVar[str] = ""  #: where it is defined, for error messages
+    # Arrays (cgcalc.array_engine): the scalar rules above stay as they are; an operation
+    # whose scalar rules cannot take arrays names a NumPy function or adds array kernels.
+    numpy: ClassVar[str] = ""  #: NumPy function that is ``forward`` on arrays
+    array_forward: ClassVar[Callable[..., object] | None] = None
+    array_backward: ClassVar[Callable[..., tuple] | None] = None
+    array_only: ClassVar[bool] = False  #: defined on arrays only (``@``, ``sum``...)
+    params: ClassVar[str] = ""  #: name of integer arguments after the first ("axis")
     forward: ClassVar[Callable[..., float]]
     backward: ClassVar[Callable[..., tuple[float, ...]]]
 
@@ -116,6 +123,15 @@ class Pow(Op):
             db = math.nan  # a**b is undefined for nearby non-integer b
         return da, db
 
+    numpy = "power"
+
+    @staticmethod
+    def array_backward(dout, y, a, b):
+        np = _np()
+        da = np.where(b != 0.0, dout * b * np.power(a, b - 1.0), 0.0)
+        db = np.where(a > 0.0, dout * y * np.log(a), np.where((a == 0.0) & (b > 0.0), 0.0, np.nan))
+        return da, db
+
 
 OPERATORS["^"] = Pow
 
@@ -144,6 +160,8 @@ class Exp(Op):
     def backward(dout, y, x):
         return (dout * y,)
 
+    numpy = "exp"
+
 
 @register
 class Log(Op):
@@ -155,6 +173,8 @@ class Log(Op):
     @staticmethod
     def backward(dout, y, x):
         return (dout / x,)
+
+    numpy = "log"
 
 
 @register
@@ -168,6 +188,8 @@ class Sqrt(Op):
     def backward(dout, y, x):
         return (dout * 0.5 / y,)
 
+    numpy = "sqrt"
+
 
 @register
 class Sin(Op):
@@ -179,6 +201,9 @@ class Sin(Op):
     @staticmethod
     def backward(dout, y, x):
         return (dout * math.cos(x),)
+
+    numpy = "sin"
+    array_backward = staticmethod(lambda dout, y, x: (dout * _np().cos(x),))
 
 
 @register
@@ -192,6 +217,9 @@ class Cos(Op):
     def backward(dout, y, x):
         return (-dout * math.sin(x),)
 
+    numpy = "cos"
+    array_backward = staticmethod(lambda dout, y, x: (-dout * _np().sin(x),))
+
 
 @register
 class Tan(Op):
@@ -204,6 +232,8 @@ class Tan(Op):
     def backward(dout, y, x):
         return (dout * (1.0 + y * y),)
 
+    numpy = "tan"
+
 
 @register
 class Tanh(Op):
@@ -214,6 +244,8 @@ class Tanh(Op):
     @staticmethod
     def backward(dout, y, x):
         return (dout * (1.0 - y * y),)
+
+    numpy = "tanh"
 
 
 def _sigmoid(x: float) -> float:
@@ -234,6 +266,12 @@ class Sigmoid(Op):
     def backward(dout, y, x):
         return (dout * y * (1.0 - y),)
 
+    @staticmethod
+    def array_forward(x):
+        np = _np()
+        z = np.exp(-np.abs(x))  # the same two branches as _sigmoid, element by element
+        return np.where(x >= 0.0, 1.0 / (1.0 + z), z / (1.0 + z))
+
 
 @register
 class Relu(Op):
@@ -248,6 +286,9 @@ class Relu(Op):
     def backward(dout, y, x):
         return (dout if x > 0.0 else 0.0,)  # the book's mask: x <= 0 passes nothing
 
+    array_forward = staticmethod(lambda x: _np().maximum(x, 0.0))
+    array_backward = staticmethod(lambda dout, y, x: (_np().where(x > 0.0, dout, 0.0),))
+
 
 @register
 class Abs(Op):
@@ -258,6 +299,315 @@ class Abs(Op):
     @staticmethod
     def backward(dout, y, x):
         return (dout if x > 0.0 else -dout if x < 0.0 else 0.0,)
+
+    numpy = "abs"
+    array_backward = staticmethod(lambda dout, y, x: (dout * _np().sign(x),))
+
+
+# Arrays: reductions, shapes and the book's layers. Their rules take NumPy arrays (or
+# floats, as arrays with no axis) and never run in the scalar engine; integer arguments
+# such as an axis are constants of the program, so their gradient is None.
+
+
+def _np():
+    """NumPy, imported at the first array so that scalar programs never load it."""
+    import numpy
+
+    return numpy
+
+
+class ShapeError(ValueError):
+    """Array inputs an operation cannot take; the array engine adds the names and the place."""
+
+
+def _shape(x) -> str:
+    return str(tuple(_np().shape(x)))
+
+
+def _axis(value: float, x) -> int:
+    """An axis argument as an index of x's axes (negative counts from the end)."""
+    ndim = _np().ndim(x)
+    if value != int(value) or not -ndim <= value < ndim:
+        raise ShapeError(f"axis {value:g} is not an axis of shape {_shape(x)}")
+    return int(value) % ndim
+
+
+def _spread(dout, x, axis):
+    """The upstream gradient of a reduction, spread back over the axes it removed."""
+    np = _np()
+    if axis is not None:
+        dout = np.expand_dims(dout, _axis(axis, x))
+    return np.broadcast_to(dout, np.shape(x))
+
+
+def _per_input(dx, axis) -> tuple:
+    """One gradient per input: the axis, when given, is an integer and has none."""
+    return (dx,) if axis is None else (dx, None)
+
+
+def _last_axis(x, what: str) -> None:
+    if _np().ndim(x) == 0:
+        raise ShapeError(f"{what} works along the last axis of an array, not on a scalar")
+
+
+def _targets(x, t):
+    """The one-hot targets T for scores or probabilities x, from one-hot t or class indices t."""
+    np = _np()
+    _last_axis(x, "the loss")
+    if np.shape(t) == np.shape(x):
+        return np.asarray(t, dtype=float), True
+    if np.shape(t) != np.shape(x)[:-1]:
+        raise ShapeError(
+            f"t of shape {_shape(t)} fits neither as one-hot targets (shape {_shape(x)}) nor as "
+            f"class indices (shape {tuple(np.shape(x)[:-1])}) for scores of shape {_shape(x)}")
+    classes = np.shape(x)[-1]
+    if not np.all((t == np.round(t)) & (t >= 0) & (t < classes)):
+        raise ShapeError(f"class indices in t must be integers from 0 to {classes - 1}")
+    return np.asarray(np.arange(classes) == np.expand_dims(t, -1), dtype=float), False
+
+
+def _batch(x) -> int:
+    """How many rows a loss averages over: all but the last axis (1 for a vector)."""
+    return _np().size(x) // _np().shape(x)[-1]
+
+
+def _softmax(x):
+    _last_axis(x, "softmax")
+    np = _np()
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True))  # the largest is exp(0): no overflow
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _log_softmax(x):
+    _last_axis(x, "log_softmax")
+    np = _np()
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+@register
+class MatMul(Op):
+    """Matrix product of vectors and matrices, as NumPy's ``@`` (the book's ``np.dot``)."""
+
+    name, symbol, arity = "matmul", "@", 2
+    array_only = True
+
+    @staticmethod
+    def forward(a, b):
+        np = _np()
+        if np.ndim(a) not in (1, 2) or np.ndim(b) not in (1, 2):
+            raise ShapeError(f"@ multiplies vectors and matrices, not shapes {_shape(a)} and "
+                             f"{_shape(b)}; multiply by a number with *")
+        if np.shape(a)[-1] != np.shape(b)[0]:
+            raise ShapeError(f"shapes {_shape(a)} and {_shape(b)} do not fit: the last axis of "
+                             f"the left ({np.shape(a)[-1]}) must equal the first of the right "
+                             f"({np.shape(b)[0]})")
+        return a @ b
+
+    @staticmethod
+    def backward(dout, y, a, b):
+        np = _np()
+        a2, b2 = np.reshape(a, (-1, np.shape(a)[-1])), np.reshape(b, (np.shape(b)[0], -1))
+        d2 = np.reshape(dout, (a2.shape[0], b2.shape[1]))  # vectors as one-row/column matrices
+        return np.reshape(d2 @ b2.T, np.shape(a)), np.reshape(a2.T @ d2, np.shape(b))
+
+
+@register
+class Transpose(Op):
+    name = symbol = "transpose"
+    arity = 1
+    array_only = True
+    forward = staticmethod(lambda x: _np().transpose(x))
+    backward = staticmethod(lambda dout, y, x: (_np().transpose(dout),))
+
+
+@register
+class Sum(Op):
+    name = symbol = "sum"
+    arity = (1, 2)
+    array_only = True
+    params = "axis"
+
+    @staticmethod
+    def forward(x, axis=None):
+        return _np().sum(x, axis=None if axis is None else _axis(axis, x))
+
+    @staticmethod
+    def backward(dout, y, x, axis=None):
+        return _per_input(_spread(dout, x, axis), axis)
+
+
+@register
+class Mean(Op):
+    name = symbol = "mean"
+    arity = (1, 2)
+    array_only = True
+    params = "axis"
+
+    @staticmethod
+    def forward(x, axis=None):
+        return _np().mean(x, axis=None if axis is None else _axis(axis, x))
+
+    @staticmethod
+    def backward(dout, y, x, axis=None):
+        np = _np()
+        return _per_input(_spread(dout, x, axis) * (np.size(y) / np.size(x)), axis)
+
+
+@register
+class Max(Op):
+    """The largest element; its gradient goes to the first arg-max alone."""
+
+    name = symbol = "max"
+    arity = (1, 2)
+    array_only = True
+    params = "axis"
+
+    @staticmethod
+    def forward(x, axis=None):
+        return _np().max(x, axis=None if axis is None else _axis(axis, x))
+
+    @staticmethod
+    def backward(dout, y, x, axis=None):
+        np = _np()
+        dx = np.zeros(np.shape(x))
+        if axis is None:
+            dx.flat[np.argmax(x)] = dout
+        else:
+            k = _axis(axis, x)
+            where = np.expand_dims(np.argmax(x, axis=k), k)
+            np.put_along_axis(dx, where, np.expand_dims(dout, k), axis=k)
+        return _per_input(dx, axis)
+
+
+@register
+class Reshape(Op):
+    """``reshape(x, 2, 3)``; one size may be -1, as in NumPy."""
+
+    name = symbol = "reshape"
+    arity = (2, None)
+    array_only = True
+    params = "shape"
+
+    @staticmethod
+    def forward(x, *shape):
+        np = _np()
+        if any(n != int(n) for n in shape):
+            raise ShapeError(f"the shape {shape} must be whole numbers")
+        shape = tuple(int(n) for n in shape)
+        try:
+            return np.reshape(x, shape)
+        except ValueError:
+            raise ShapeError(f"shape {_shape(x)} ({np.size(x)} elements) cannot be reshaped "
+                             f"to {shape}") from None
+
+    @staticmethod
+    def backward(dout, y, x, *shape):
+        return (_np().reshape(dout, _np().shape(x)),) + (None,) * len(shape)
+
+
+@register
+class Softmax(Op):
+    """exp(x) / sum(exp(x)) along the last axis."""
+
+    name = symbol = "softmax"
+    arity = 1
+    array_only = True
+    forward = staticmethod(_softmax)
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (y * (dout - _np().sum(dout * y, axis=-1, keepdims=True)),)
+
+
+@register
+class LogSoftmax(Op):
+    name = symbol = "log_softmax"
+    arity = 1
+    array_only = True
+    forward = staticmethod(_log_softmax)
+
+    @staticmethod
+    def backward(dout, y, x):
+        np = _np()
+        return (dout - np.exp(y) * np.sum(dout, axis=-1, keepdims=True),)
+
+
+@register
+class CrossEntropy(Op):
+    """-sum(t * log(y)) / batch for probabilities y; t is one-hot or holds class indices."""
+
+    name = symbol = "cross_entropy"
+    arity = 2
+    array_only = True
+    domain = "the probability y must be > 0 wherever t is not 0"
+
+    @staticmethod
+    def forward(y, t):
+        np = _np()
+        targets, _ = _targets(y, t)
+        picked = np.where(targets != 0.0, targets * np.log(y), 0.0)  # no 0 * log(0)
+        return -np.sum(picked) / _batch(y)
+
+    @staticmethod
+    def backward(dout, loss, y, t):
+        np = _np()
+        targets, one_hot = _targets(y, t)
+        scale = -dout / _batch(y)
+        dy = np.where(targets != 0.0, scale * targets / y, 0.0)
+        return dy, scale * np.log(y) if one_hot else None  # class indices have no gradient
+
+
+@register
+class Affine(Op):
+    """The book's Affine layer X·W + b as one node: b is added to every row of the batch."""
+
+    name = symbol = "affine"
+    arity = 3
+    array_only = True
+
+    @staticmethod
+    def forward(x, w, b):
+        np = _np()
+        if np.ndim(x) not in (1, 2) or np.ndim(w) != 2:
+            raise ShapeError(f"affine takes a vector or a batch x and a matrix W, not shapes "
+                             f"{_shape(x)} and {_shape(w)}")
+        if np.shape(x)[-1] != np.shape(w)[0]:
+            raise ShapeError(f"x of shape {_shape(x)} and W of shape {_shape(w)} do not fit: the "
+                             f"last axis of x ({np.shape(x)[-1]}) must equal the first of W "
+                             f"({np.shape(w)[0]})")
+        if np.shape(b) != np.shape(w)[1:]:
+            raise ShapeError(f"b of shape {_shape(b)} does not fit W of shape {_shape(w)}: b "
+                             f"must have shape {np.shape(w)[1:]}")
+        return x @ w + b
+
+    @staticmethod
+    def backward(dout, y, x, w, b):
+        np = _np()
+        x2, d2 = np.reshape(x, (-1, w.shape[0])), np.reshape(dout, (-1, w.shape[1]))
+        # the book's rules: dX = dY·Wᵀ, dW = Xᵀ·dY, db = dY summed over the batch
+        return np.reshape(d2 @ w.T, np.shape(x)), x2.T @ d2, np.sum(d2, axis=0)
+
+
+@register
+class SoftmaxCrossEntropy(Op):
+    """The book's Softmax-with-Loss layer: cross_entropy(softmax(x), t) as one node."""
+
+    name = symbol = "softmax_cross_entropy"
+    arity = 2
+    array_only = True
+
+    @staticmethod
+    def forward(x, t):
+        targets, _ = _targets(x, t)
+        return -_np().sum(targets * _log_softmax(x)) / _batch(x)  # stable: no log of a softmax
+
+    @staticmethod
+    def backward(dout, loss, x, t):
+        targets, one_hot = _targets(x, t)
+        scale = dout / _batch(x)
+        dt = -scale * _log_softmax(x) if one_hot else None  # class indices have no gradient
+        return scale * (_softmax(x) - targets), dt  # the book's (Y - T) / batch_size
 
 
 #: Names that mean a number unless the program binds or assigns them.

@@ -147,14 +147,32 @@ class Builder:
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
             hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(FUNCTIONS))}"
             raise UnknownNameError(f"unknown function '{name}'{hint}", source, pos)
-        if len(args) != op.arity:
-            raise UnknownNameError(
-                f"{name} takes {_count(op.arity, 'argument')}, got {len(args)}", source, pos)
+        if len(args) != op.arity:  # an int, or a range (fewest, most or None)
+            fewest, most = op.arity if isinstance(op.arity, tuple) else (op.arity, op.arity)
+            if not fewest <= len(args) <= (len(args) if most is None else most):
+                raise UnknownNameError(
+                    f"{name} takes {_count(fewest, most, 'argument')}, got {len(args)}", source, pos)
+        if op.params:
+            self._constant_params(op, name, args[1:])
         return self.program.add(op, tuple(args), pos)
 
+    def _constant_params(self, op, name, params: list[int]) -> None:
+        """An axis or a shape must not depend on a variable: it would have no gradient."""
+        needs = self.program.needs_grad
+        for node in params:
+            if needs[node]:
+                raise UnknownNameError(
+                    f"the {op.params} of {name} must be a constant integer, not depend on a "
+                    "variable", self.program.source, self.program.pos[node])
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+def _count(fewest: int, most: int | None, noun: str) -> str:
+    """'1 argument', '1 or 2 arguments', 'at least 2 arguments'."""
+    if most is None:
+        return f"at least {fewest} {noun}s"
+    if most != fewest:
+        return f"{fewest} {'or' if most == fewest + 1 else 'to'} {most} {noun}s"
+    return f"{fewest} {noun}{'' if fewest == 1 else 's'}"
 
 
 _lock = threading.Lock()
@@ -201,7 +219,7 @@ _WORDS = {
     "NUMBER": ("a number",),
     "NAME": ("a name",),
     "ADDOP": ("'+'", "'-'"),
-    "MULOP": ("'*'", "'/'"),
+    "MULOP": ("'*'", "'/'", "'@'"),
     "POWOP": ("'**'",),
     "_SEP": ("';'", "a new line"),
     "$END": ("the end of the input",),

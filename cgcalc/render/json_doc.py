@@ -8,6 +8,8 @@ Schema (documented in the README)::
 
 The nodes are written in chunks as they are encoded, so a 300,000-node graph is
 never held as one giant string.
+An array is nested lists of the same shape; a gradient that does not exist (class
+indices of a loss) is null.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
+from ..check import GradientCheck
 from ..engine import Result
 
 CHUNK = 10_000  #: nodes encoded per write
@@ -22,13 +25,42 @@ CHUNK = 10_000  #: nodes encoded per write
 
 def write(result: Result, file: TextIO, nodes: bool = False) -> None:
     """Write the document and a newline to ``file``."""
-    head = json.dumps({"value": result.value, "gradients": result.gradients}, allow_nan=False)
+    head = json.dumps({"value": plain(result.value),
+                       "gradients": {name: plain(g) for name, g in result.gradients.items()}},
+                      allow_nan=False)
     if not nodes:
         file.write(head + "\n")
         return
     file.write(head[:-1] + ', "nodes": [')
     everything = result.nodes
     for start in range(0, len(everything), CHUNK):
-        chunk = [node._asdict() for node in everything[start:start + CHUNK]]
+        chunk = [{"id": n.id, "op": n.op, "name": n.name, "inputs": n.inputs,
+                  "value": plain(n.value), "grad": plain(n.grad), "local": n.local}
+                 for n in everything[start:start + CHUNK]]
         file.write((", " if start else "") + json.dumps(chunk, allow_nan=False)[1:-1])
     file.write("]}\n")
+
+
+def plain(value):
+    """A number as is, an array as nested lists of the same shape."""
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+def check_document(check: GradientCheck) -> dict:
+    """``cgcalc check --json``: per variable the largest differences (null: not differentiable)."""
+    return {
+        "value": plain(check.result.value),
+        "passed": check.passed,
+        "tolerance": check.tol,
+        "step": check.step,
+        "variables": {v.name: {"shape": list(v.shape), "max_abs_diff": v.max_abs,
+                               "max_rel_diff": v.max_rel, "passed": v.passed}
+                      for v in check.variables},
+        "seconds": {"backprop": check.backprop_seconds,
+                    "central_differences": check.numerical_seconds},
+        "forward_passes": check.forward_passes,
+    }
+
+
+def check_dumps(check: GradientCheck) -> str:
+    return json.dumps(check_document(check), allow_nan=False)

@@ -1,0 +1,263 @@
+"""Forward and reverse passes when values may be arrays: NumPy float64, broadcasting.
+
+:func:`cgcalc.engine.evaluate` sends a program here when a binding is an array or the
+program uses an array operation, so the scalar loops never pay for NumPy. The walk is
+the scalar engine's (ids upwards, then downwards, no recursion); what differs is:
+
+- each operation runs its array kernel (``Op.array_forward``, ``Op.numpy``, else its rules);
+- a gradient is summed back over the axes its input was broadcast along ("unbroadcast"),
+  so every gradient has its input's shape: a bias added to a batch gets the batch sum;
+- an array-valued program is differentiated as the sum of its elements (the seed is ones);
+- a gradient may be None: the input is not differentiable (class indices of a loss).
+
+Shapes that do not fit, and the first value or gradient that is not finite, are reported
+with both shapes or the offending element, and the place in the source.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from functools import cache
+
+import numpy as np
+
+from .engine import Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt
+from .errors import BindingError, EvaluationError
+from .graph import Program
+from .ops import Op, ShapeError
+
+
+class ArrayResult(Result):
+    """A :class:`Result` whose values and gradients may be ndarrays (0-d ones are floats)."""
+
+    @staticmethod
+    def _grad(grad):
+        """None for a gradient that does not exist or is not finite anywhere it matters."""
+        return None if grad is None or not np.all(np.isfinite(grad)) else grad
+
+    def _local(self, op: type[Op], y, xs: list) -> tuple[float, ...] | None:
+        """d(node)/d(input) for scalar nodes; an array node's is a Jacobian, not shown (None)."""
+        if np.ndim(y) or any(map(np.ndim, xs)):
+            return None
+        local = _local(op, y, xs)
+        return None if local is None else tuple(map(float, local))
+
+
+def evaluate_arrays(program: Program, bindings: dict, wrt: Iterable[str] | None = None) -> Result:
+    """Both passes with array values; see :func:`cgcalc.engine.evaluate`."""
+    values, variables, warnings = _leaf_values(program, bindings, _binding)
+    _forward(program, values)
+    out = values[program.output]
+    if np.ndim(out):
+        warnings.append(f"the value is an array of shape {np.shape(out)}; the gradients are "
+                        "those of the sum of its elements")
+    grads = _backward(program, values)
+    values = [_plain(v) for v in values]
+    return ArrayResult(program, values, grads, _wrt(program, wrt, variables), warnings)
+
+
+def forward_value(program: Program, bindings: dict):
+    """The forward pass alone (for the gradient check)."""
+    values = _leaf_values(program, bindings, _binding)[0]
+    _forward(program, values)
+    return _plain(values[program.output])
+
+
+def _plain(value):
+    """0-d results as Python floats, so scalars look and print as in the scalar engine."""
+    return float(value) if isinstance(value, (np.generic, np.ndarray)) and value.ndim == 0 else value
+
+
+def _binding(name: str, value, program: Program, node: int):
+    """A number as a float, an array of numbers as float64; else a binding error."""
+    if isinstance(value, (int, float)):
+        return _number(name, value, program, node)
+    if isinstance(value, list):
+        _check_nesting(name, value)
+    elif not isinstance(value, (np.ndarray, np.generic)):
+        raise BindingError(f"{name} = {value!r} is neither a number nor an array of numbers")
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf" or array.size == 0:
+        what = "is empty" if array.size == 0 else f"holds {array.dtype} values, not numbers"
+        raise BindingError(f"{name} {what}")
+    array = array.astype(np.float64, copy=False)
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = _first(~finite)
+        raise EvaluationError(f"{name}{_index(index)} is bound to {array[index]}, not a finite "
+                              "number", program.source, program.pos[node])
+    return float(array) if array.ndim == 0 else array
+
+
+def _check_nesting(name: str, value: list) -> None:
+    """Nested lists must be rectangular, non-empty and hold numbers: say where they are not.
+
+    Walks one depth at a time over a flat list of the items at that depth, no recursion.
+    """
+    level, shape = [value], []
+    while isinstance(level[0], list):
+        size = len(level[0])
+        for k, item in enumerate(level):
+            if isinstance(item, list) and len(item) == size and size:
+                continue
+            where = name + _index(np.unravel_index(k, shape) if shape else ())
+            if isinstance(item, list) and not item:
+                raise BindingError(f"{where} is empty")
+            first = name + _index((0,) * len(shape))
+            got = f"has {_count(len(item))}" if isinstance(item, list) else "is a number"
+            raise BindingError(f"{name} is ragged: {where} {got} but {first} has {_count(size)}")
+        shape.append(size)
+        level = [x for item in level for x in item]
+    for k, item in enumerate(level):
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            where = _index(np.unravel_index(k, shape)) if shape else ""
+            kind = "a list" if isinstance(item, list) else repr(item)
+            raise BindingError(f"{name}{where} is {kind}, not a number")
+
+
+def _count(n: int) -> str:
+    return f"{n} element{'' if n == 1 else 's'}"
+
+
+@cache
+def _kernels(op: type[Op]):
+    """The forward and backward an operation uses on arrays."""
+    forward = op.array_forward or (getattr(np, op.numpy) if op.numpy else op.forward)
+    return forward, op.array_backward or op.backward
+
+
+def _forward(program: Program, values: list) -> None:
+    ops, inputs = program.ops, program.inputs
+    with np.errstate(all="ignore"):  # non-finite results are found and explained below
+        for node, ins in enumerate(inputs):
+            if not ins:
+                continue
+            args = [values[i] for i in ins]
+            try:
+                y = _kernels(ops[node])[0](*args)
+            except ShapeError as error:
+                raise _error(program, node, str(error)) from None
+            except (ArithmeticError, ValueError) as error:
+                raise _failure(program, values, node, error) from None
+            if type(y) is np.ndarray and y.ndim == 0:
+                y = y[()]
+            finite = np.isfinite(y)
+            if not finite.all():
+                raise _nonfinite(program, values, node, np.shape(y), _first(~finite), y)
+            values[node] = y
+
+
+def _backward(program: Program, values: list) -> list:
+    ops, inputs, needs = program.ops, program.inputs, program.needs_grad
+    grads: list = [None] * len(values)  # None: no gradient has reached the node yet
+    out = program.output
+    grads[out] = np.ones(np.shape(values[out])) if np.ndim(values[out]) else 1.0
+    undefined: set[int] = set()  # nodes that reach a non-differentiable input
+    with np.errstate(all="ignore"):
+        for node in range(len(values) - 1, -1, -1):
+            ins, dout = inputs[node], grads[node]
+            if not ins or not needs[node] or dout is None:
+                continue
+            if node in undefined:
+                undefined.update(i for i in ins if needs[i])
+                continue
+            try:
+                local = _kernels(ops[node])[1](dout, values[node], *[values[i] for i in ins])
+            except (ArithmeticError, ValueError) as error:
+                raise _failure(program, values, node, error, gradient=True) from None
+            for i, g in zip(ins, local):
+                if g is None:  # an integer argument, or class indices
+                    if needs[i]:
+                        undefined.add(i)
+                    continue
+                if needs[i] and not np.all(finite := np.isfinite(g)):
+                    raise _nonfinite(program, values, node, np.shape(g), _first(~finite), g,
+                                     gradient=i)
+                g = _unbroadcast(g, np.shape(values[i]))
+                grads[i] = g if grads[i] is None else grads[i] + g
+    grads = [_plain(np.zeros(np.shape(v)) if g is None else g) for g, v in zip(grads, values)]
+    for node in undefined:  # not differentiable: None from here on
+        grads[node] = None
+    return grads
+
+
+def _unbroadcast(grad, shape: tuple):
+    """Sum ``grad`` over the axes broadcasting added or stretched, back to ``shape``."""
+    if np.shape(grad) == shape:
+        return grad
+    extra = np.ndim(grad) - len(shape)
+    stretched = tuple(extra + k for k, n in enumerate(shape) if n == 1)
+    grad = np.sum(grad, axis=tuple(range(extra)) + stretched, keepdims=True)
+    return np.reshape(grad, shape)
+
+
+def _first(mask) -> tuple[int, ...]:
+    """Index of the first True element of a boolean array (() for a scalar)."""
+    return tuple(int(k) for k in np.argwhere(mask)[0])
+
+
+def _index(index) -> str:
+    return "".join(f"[{int(k)}]" for k in index)
+
+
+def _call(program: Program, node: int) -> str:
+    """How a node is written, with its inputs' names: ``x @ W``, ``sum(h, 0)``."""
+    op, ins = program.ops[node], program.inputs[node]
+    names = [f"{program.constants[i]:g}" if i in program.constants else _label(program, i)
+             for i in ins]
+    if op.symbol[0].isalpha():
+        return f"{op.symbol}({', '.join(names)})"
+    return f"-{names[0]}" if len(names) == 1 else f" {op.symbol} ".join(names)
+
+
+def _error(program: Program, node: int, message: str) -> EvaluationError:
+    return EvaluationError(f"{_call(program, node)}: {message}", program.source, program.pos[node])
+
+
+def _failure(program: Program, values: list, node: int, error: Exception,
+             gradient: bool = False) -> EvaluationError:
+    """An operation that raised: shapes that do not broadcast, else undefined as for scalars."""
+    args = [values[i] for i in program.inputs[node]]
+    try:
+        np.broadcast_shapes(*map(np.shape, args))
+    except ValueError:
+        shapes = " and ".join(str(np.shape(a)) for a in args)
+        return _error(program, node, f"shapes {shapes} do not broadcast together")
+    if not any(map(np.ndim, args)):  # scalars: the scalar engine's words
+        return _undefined(program, values, node, error, gradient)
+    reason = program.ops[node].domain or str(error)
+    what = "its derivative " if gradient else ""
+    return _error(program, node, f"{what}is undefined ({reason})")
+
+
+def _nonfinite(program: Program, values: list, node: int, shape: tuple, index: tuple, result,
+               gradient: int | None = None) -> EvaluationError:
+    """The first element of a value, or of the gradient to input ``gradient``, that is not finite.
+
+    An element-wise operation redoes that element with its scalar rules, which raise
+    or overflow exactly as in the scalar engine and so explain it the same way.
+    """
+    op, ins = program.ops[node], program.inputs[node]
+    where = f"{_call(program, node)} at {_index(index)}: " if index else ""
+    bad = float(np.asarray(result)[index])
+    if not op.array_only:
+        element = {i: float(np.broadcast_to(values[i], shape)[index]) for i in ins}
+        args = [element[i] for i in ins]
+        try:
+            y = op.forward(*args)
+            if gradient is not None:
+                op.backward(1.0, y, *args)
+        except (ArithmeticError, ValueError) as error:
+            undefined = _undefined(program, element, node, error, gradient is not None)
+            return EvaluationError(where + undefined.message, program.source, program.pos[node])
+        what = _describe(program, element, node)
+    else:
+        what = _call(program, node)
+    if gradient is not None:
+        what = f"the gradient reaching {_label(program, gradient)} from {what}"
+    if math.isnan(bad) or op.array_only and op.domain:
+        reason = f"is {bad} ({op.domain})" if op.domain else f"is {bad}"
+    else:
+        reason = f"overflows to {bad}"
+    return EvaluationError(f"{where}{what} {reason}", program.source, program.pos[node])
