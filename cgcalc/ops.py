@@ -29,6 +29,16 @@ class Op:
     domain: ClassVar[str] = ""  #: where it is defined, for error messages
     forward: ClassVar[Callable[..., float]]
     backward: ClassVar[Callable[..., tuple[float, ...]]]
+    #: The local derivative rule for ``--explain``: words, then d y / d input for each input,
+    #: written with the inputs' names from ``OPERANDS`` and ``{y}`` for the node's own value.
+    rule: ClassVar[tuple[str, tuple[str, ...]]] = ("", ())
+    #: For a fused operation, the same function in the language itself, written with
+    #: primitive operations of inputs named as in ``OPERANDS``; ``--expand`` draws it.
+    expansion: ClassVar[str] = ""
+
+
+#: How the inputs of an operation are called in ``rule`` and ``expansion``, by arity.
+OPERANDS: dict[int, tuple[str, ...]] = {1: ("x",), 2: ("a", "b")}
 
 
 def register(cls: type[Op]) -> type[Op]:
@@ -62,6 +72,7 @@ class Const(Op):
 class Add(Op):
     name, symbol, arity = "add", "+", 2
     forward = staticmethod(operator.add)
+    rule = "a sum passes the upstream gradient on unchanged", ("1", "1")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -72,6 +83,7 @@ class Add(Op):
 class Sub(Op):
     name, symbol, arity = "sub", "-", 2
     forward = staticmethod(operator.sub)
+    rule = "a difference passes it on, negated for the right input", ("1", "-1")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -82,6 +94,7 @@ class Sub(Op):
 class Mul(Op):
     name, symbol, arity = "mul", "*", 2
     forward = staticmethod(operator.mul)
+    rule = "a product swaps its inputs", ("{b}", "{a}")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -93,6 +106,7 @@ class Div(Op):
     name, symbol, arity = "div", "/", 2
     domain = "the divisor must not be 0"
     forward = staticmethod(operator.truediv)
+    rule = "one over the divisor, and minus the quotient over the divisor", ("1/{b}", "-{y}/{b}")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -104,6 +118,8 @@ class Pow(Op):
     name, symbol, arity = "pow", "**", 2
     domain = "a negative base needs an integer exponent, and 0 a non-negative one"
     forward = staticmethod(math.pow)  # raises instead of returning complex
+    rule = "the power rule for the base, the power times the log of the base for the exponent", (
+        "{b}·{a}**({b} - 1)", "{y}·log({a})")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -125,6 +141,7 @@ class Neg(Op):
 
     name, symbol, arity = "neg", "-", 1
     forward = staticmethod(operator.neg)
+    rule = "a minus sign multiplies by -1", ("-1",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -139,6 +156,7 @@ class Exp(Op):
     name = symbol = "exp"
     arity = 1
     forward = staticmethod(math.exp)
+    rule = "the exponential is its own derivative", ("{y}",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -151,6 +169,7 @@ class Log(Op):
     arity = 1
     domain = "log is defined for x > 0"
     forward = staticmethod(math.log)
+    rule = "one over the input", ("1/{x}",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -163,6 +182,7 @@ class Sqrt(Op):
     arity = 1
     domain = "sqrt is defined for x >= 0, its derivative for x > 0"
     forward = staticmethod(math.sqrt)
+    rule = "one over twice the square root", ("1/(2·{y})",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -175,6 +195,7 @@ class Sin(Op):
     arity = 1
     domain = "sin is defined for finite x"
     forward = staticmethod(math.sin)
+    rule = "the cosine", ("cos({x})",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -187,6 +208,7 @@ class Cos(Op):
     arity = 1
     domain = "cos is defined for finite x"
     forward = staticmethod(math.cos)
+    rule = "minus the sine", ("-sin({x})",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -199,6 +221,7 @@ class Tan(Op):
     arity = 1
     domain = "tan is defined for finite x"
     forward = staticmethod(math.tan)
+    rule = "one plus the tangent squared", ("1 + {y}²",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -210,6 +233,8 @@ class Tanh(Op):
     name = symbol = "tanh"
     arity = 1
     forward = staticmethod(math.tanh)
+    expansion = "1 - 2/(exp(2*x) + 1)"
+    rule = "one minus tanh squared", ("1 - {y}²",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -229,6 +254,8 @@ class Sigmoid(Op):
     name = symbol = "sigmoid"
     arity = 1
     forward = staticmethod(_sigmoid)
+    expansion = "1/(1 + exp(-x))"
+    rule = "the book's four steps of 1/(1 + exp(-x)) collapse into y(1 - y)", ("{y}·(1 - {y})",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -239,6 +266,7 @@ class Sigmoid(Op):
 class Relu(Op):
     name = symbol = "relu"
     arity = 1
+    rule = "a mask: the gradient passes only where the input is positive", ("1 if {x} > 0 else 0",)
 
     @staticmethod
     def forward(x):
@@ -254,6 +282,7 @@ class Abs(Op):
     name = symbol = "abs"
     arity = 1
     forward = staticmethod(math.fabs)
+    rule = "the sign of the input", ("sign({x})",)
 
     @staticmethod
     def backward(dout, y, x):
