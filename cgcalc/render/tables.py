@@ -1,16 +1,19 @@
 """Rich tables for people: the result, the variables, and (``--nodes``) every node.
 
+Rich is imported only when a table is drawn, so ``number`` is cheap for every renderer.
 Numbers are rounded to ``precision`` significant digits for reading only, so
 715.0000000000001 reads 715; ``--json`` keeps every digit.
 """
 
 from __future__ import annotations
 
-from rich.console import Console, Group
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from ..engine import Result
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 
 def number(value: float, precision: int) -> str:
@@ -21,6 +24,10 @@ def number(value: float, precision: int) -> str:
 
 def render(result: Result, precision: int = 10, nodes: bool = False, console: Console | None = None) -> None:
     """Print the result, the variables table and, if asked, the nodes table."""
+    from rich.console import Console, Group
+    from rich.table import Table
+    from rich.text import Text
+
     program = result.program
     out = program.names.get(program.output)
     title = Text.assemble((out or "value", "bold"), " = ", (number(result.value, precision), "bold cyan"))
@@ -41,6 +48,8 @@ def render(result: Result, precision: int = 10, nodes: bool = False, console: Co
 
 
 def _nodes_table(result: Result, precision: int) -> Table:
+    from rich.table import Table
+
     program = result.program
     table = Table(title="nodes in forward order", title_justify="left", box=None,
                   pad_edge=False, header_style="bold")
