@@ -6,6 +6,12 @@ from click.testing import CliRunner
 APPLE = {"apple": 100, "apple_num": 2, "tax": 1.1}
 APPLE_ORANGE = {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1}
 APPLE_ORANGE_EXPR = "(apple*apple_num + orange*orange_num)*tax"
+APPLE_ORANGE_NAMED = """\
+apple_price = apple*apple_num
+orange_price = orange*orange_num
+all_price = apple_price + orange_price
+price = all_price*tax
+"""
 
 
 @pytest.fixture
