@@ -1,9 +1,7 @@
 """`cgcalc graph`: DOT and Mermaid read back structurally, SVG rendered by the real Graphviz."""
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -80,15 +78,6 @@ def by_texts(nodes, edges):
 def picture(text, expanded=False, precision=10, **bindings):
     program, expansions = expand(cgcalc.parse(text)) if expanded else (cgcalc.parse(text), [])
     return Picture(cgcalc.evaluate(program, bindings), expansions, precision)
-
-
-@pytest.fixture
-def graphviz():
-    """Graphviz's dot must be there under CI; elsewhere its absence skips the test."""
-    if shutil.which("dot") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Graphviz's dot (.ci/run installs it)")
-        pytest.skip("Graphviz's dot is not installed")
 
 
 def test_dot_is_the_books_apple_orange_figure(run):
