@@ -207,6 +207,13 @@ def test_tree_in_the_terminal(run):
     ]
 
 
+def test_tree_sets_values_and_gradients_apart_in_colour(run):
+    result = run("graph", "x*y", "x=2", "y=3", "--format", "tree",
+                 env={"FORCE_COLOR": "1", "NO_COLOR": None})
+    assert result.stdout.splitlines()[1] == \
+        "\x1b[2m├── \x1b[0mx = \x1b[36m2\x1b[0m  ∂ \x1b[32m3\x1b[0m"  # dim, cyan, green
+
+
 def test_tree_draws_shared_inputs_once(run):
     result = run("graph", "a = x*y; a*a + 2", "x=1", "y=2", "--format", "tree")
     assert result.stdout.splitlines()[:6] == [

@@ -34,7 +34,7 @@ def render(picture: Picture, file: IO[str] | None = None, max_depth: int = MAX_D
         edge, lead, below, depth = stack.pop()
         node = edge.source
         shown.add(node)
-        line = _line(picture, edge, Text(lead, style="dim"))
+        line = _line(picture, edge, lead)
         cluster = cluster_of.get(node)
         if cluster is not None:
             last = node == cluster.nodes[-1]
@@ -61,7 +61,11 @@ def render(picture: Picture, file: IO[str] | None = None, max_depth: int = MAX_D
     Console(file=file).print(Text("\n").join(lines), soft_wrap=True)
 
 
-def _line(picture: Picture, edge: Edge, line: Text) -> Text:
+def _line(picture: Picture, edge: Edge, lead: str) -> Text:
+    from rich.text import Text
+
+    line = Text()
+    line.append(lead, style="dim")
     node = edge.source
     kind, text = picture.kinds[node], picture.texts[node]
     if kind == "operation":
@@ -78,4 +82,3 @@ def _line(picture: Picture, edge: Edge, line: Text) -> Text:
         line.append("  ∂ ")
         line.append(edge.grad, style="green")
     return line
-
