@@ -39,33 +39,34 @@ def _tags_off(html):
     return unescape(re.sub(r"<[^>]+>", "", html))
 
 
-def read_dot(text):
-    """A tiny DOT reader for what cgcalc writes: node texts, and edges with (value, gradient)."""
-    nodes, edges = {}, []
-    for line in text.splitlines():
-        if m := re.fullmatch(r"\s*(\w+) -> (\w+) \[label=<(.*)>\];", line):
-            value, grad = (m[3].split("<BR/>") + [None])[:2]
-            if grad is not None:
-                assert grad.startswith(f'<FONT COLOR="{RED}">'), line
-                grad = _tags_off(grad)
-            edges.append((m[1], m[2], _tags_off(value), grad))
-        elif m := re.fullmatch(r"\s*(\w+) \[label=<(.*)>, shape=(\w+).*\];", line):
-            nodes[m[1]] = tuple(_tags_off(part) for part in m[2].split("<BR/>"))
-    return nodes, edges
+def _reader(edge, node, br, red):
+    """A tiny reader for what cgcalc writes: node texts, and edges (source, target, value,
+    gradient); named groups in the patterns, ``br`` the line break, ``red`` the colour tag."""
+
+    def read(text):
+        nodes, edges = {}, []
+        for line in text.splitlines():
+            if m := re.fullmatch(edge, line):
+                value, grad = (m["label"].split(br) + [None])[:2]
+                if grad is not None:
+                    assert grad.startswith(red), line
+                    grad = _tags_off(grad)
+                edges.append((m["source"], m["target"], _tags_off(value), grad))
+            elif m := re.fullmatch(node, line):
+                label = m["op"] if m["op"] is not None else m["leaf"]
+                nodes[m["id"]] = tuple(_tags_off(part) for part in label.split(br))
+        return nodes, edges
+
+    return read
 
 
-def read_mermaid(text):
-    nodes, edges = {}, []
-    for line in text.splitlines():
-        if m := re.fullmatch(r'\s*(\w+) -->\|"(.*)"\| (\w+)', line):
-            value, grad = (m[2].split("<br/>") + [None])[:2]
-            if grad is not None:
-                assert grad.startswith(f"<span style='color:{RED}'>"), line
-                grad = _tags_off(grad)
-            edges.append((m[1], m[3], _tags_off(value), grad))
-        elif m := re.fullmatch(r'\s*(\w+)(?:\(\("(.*)"\)\)|\["(.*)"\]:::leaf)', line):
-            nodes[m[1]] = tuple(_tags_off(part) for part in (m[2] or m[3]).split("<br/>"))
-    return nodes, edges
+read_dot = _reader(r"\s*(?P<source>\w+) -> (?P<target>\w+) \[label=<(?P<label>.*)>\];",
+                   r"\s*(?P<id>\w+) \[label=<(?:(?P<op>.*)>, shape=circle|(?P<leaf>.*)>, "
+                   r"shape=plaintext).*\];",
+                   "<BR/>", f'<FONT COLOR="{RED}">')
+read_mermaid = _reader(r'\s*(?P<source>\w+) -->\|"(?P<label>.*)"\| (?P<target>\w+)',
+                       r'\s*(?P<id>\w+)(?:\(\("(?P<op>.*)"\)\)|\["(?P<leaf>.*)"\]:::leaf)',
+                       "<br/>", f"<span style='color:{RED}'>")
 
 
 def by_texts(nodes, edges):
