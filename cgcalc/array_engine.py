@@ -31,6 +31,8 @@ from .ops import Op, ShapeError
 class ArrayResult(Result):
     """A :class:`Result` whose values and gradients may be ndarrays (0-d ones are floats)."""
 
+    arrays = True
+
     @staticmethod
     def _grad(grad):
         """None for a gradient that does not exist or is not finite anywhere it matters."""

@@ -7,13 +7,22 @@ that is not one of the command's options is read as the expression.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
 from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError
+
+if TYPE_CHECKING:
+    from .engine import Result
+    from .expand import Expansion
+    from .graph import Program
 
 _MARK = "\0"  # prefixed to a dash-led expression to hide it from click; no argv holds NUL
 _OPERATOR_CHARS = set("*/+^()[], ;")
@@ -108,6 +117,7 @@ Examples:
       -v apple=100 -v apple_num=2 -v orange=150 -v orange_num=3 -v tax=1.1
   cgcalc "-x**2" x=3 --json
   cgcalc -f model.txt --vars point.json --nodes
+  cgcalc graph "sigmoid(w*x + b)" w=2 x=0.5 b=-1 -o neuron.svg
 
 {EXIT_CODES}""")
 @click.version_option(__version__, "--version", prog_name="cgcalc")
@@ -117,52 +127,59 @@ def cli() -> None:
     cgcalc parses an expression into a graph, runs the forward pass and one
     reverse pass (backpropagation), and prints the value and the derivative of
     the value with respect to every variable. `cgcalc EXPRESSION` is short for
-    `cgcalc eval EXPRESSION`.
+    `cgcalc eval EXPRESSION`; `cgcalc graph EXPRESSION` draws the graph, and
+    `cgcalc check EXPRESSION` compares backpropagation with central differences.
     """
 
 
-def _program_options(command):
-    """The arguments and options of every command that evaluates a program (eval, check)."""
-    shared = [
-        click.argument("words", nargs=-1, metavar="EXPRESSION [NAME=VALUE]..."),
-        click.option("-f", "--file", "path", metavar="PATH",
-                     help="Read the program from PATH ('-' for stdin) instead of EXPRESSION."),
-        click.option("-v", "--var", "var_words", multiple=True, metavar="NAME=VALUE",
-                     help="Bind a variable (repeatable)."),
-        click.option("--vars", "vars_paths", multiple=True, metavar="PATH",
-                     help="Bind variables from a JSON object in PATH ('-' for stdin)."),
-        click.option("--json", "as_json", is_flag=True,
-                     help="Print one JSON object instead of tables."),
-        click.option("--wrt", multiple=True, metavar="NAME",
-                     help="Only report the gradient with respect to NAME (repeatable)."),
-        click.option("--precision", type=click.IntRange(1, 17), default=10, show_default=True,
-                     help="Significant digits in tables (JSON keeps every digit)."),
-    ]
-    for decorate in reversed(shared):
-        command = decorate(command)
-    return command
+_BINDINGS = """\b
+Bindings apply in this order, later ones winning: --vars files, then
+NAME=VALUE words, then -v options. A VALUE is a number, a constant
+expression such as pi/4, or a JSON array such as [[1, 2], [3, 4]]."""
 
 
-def _program_and_bindings(words: tuple[str, ...], path: str | None, var_words: tuple[str, ...],
-                          vars_paths: tuple[str, ...]):
-    """The parsed program and its bindings, from the options of :func:`_program_options`."""
-    from . import parse
-    from .bindings import load_json_bindings, parse_binding
+class _Expression:
+    """The program and its bindings as the command line gave them; shared by every command."""
 
-    words = tuple(w[len(_MARK):] if w.startswith(_MARK) else w for w in words)
-    if path is None:
-        if not words:
-            raise click.UsageError("missing EXPRESSION (or -f PATH)")
-        source, binding_words = words[0], words[1:]
-    else:
-        source, binding_words = _read(path), words
-    bindings: dict = {}
-    for vars_path in vars_paths:
-        bindings.update(load_json_bindings(_read(vars_path), "stdin" if vars_path == "-" else vars_path))
-    for word in binding_words + var_words:
-        name, value = parse_binding(word)
-        bindings[name] = value
-    return parse(source), bindings
+    def __init__(self, words: tuple[str, ...], path: str | None, var_words: tuple[str, ...],
+                 vars_paths: tuple[str, ...], expand: bool) -> None:
+        self.words, self.path, self.expand = words, path, expand
+        self.var_words, self.vars_paths = var_words, vars_paths
+
+    def program(self) -> tuple[Program, dict, list[Expansion]]:
+        """Read, parse (and expand) the program; read its bindings."""
+        from . import parse
+        from .bindings import load_json_bindings, parse_binding
+
+        words = tuple(w[len(_MARK):] if w.startswith(_MARK) else w for w in self.words)
+        if self.path is None:
+            if not words:
+                raise click.UsageError("missing EXPRESSION (or -f PATH)")
+            source, binding_words = words[0], words[1:]
+        else:
+            source, binding_words = _read(self.path), words
+        bindings: dict = {}
+        for vars_path in self.vars_paths:
+            origin = "stdin" if vars_path == "-" else vars_path
+            bindings.update(load_json_bindings(_read(vars_path), origin))
+        for word in binding_words + self.var_words:
+            name, value = parse_binding(word)
+            bindings[name] = value
+        program, expansions = parse(source), []
+        if self.expand:
+            from .expand import expand
+
+            program, expansions = expand(program)
+        return program, bindings, expansions
+
+    def evaluate(self, wrt: tuple[str, ...] = ()) -> tuple[Result, list[Expansion]]:
+        """Both passes; warnings go to stderr."""
+        from . import evaluate
+
+        program, bindings, expansions = self.program()
+        result = evaluate(program, bindings, wrt=wrt or None)
+        _warn(result.warnings)
+        return result, expansions
 
 
 def _warn(warnings: list[str]) -> None:
@@ -170,29 +187,58 @@ def _warn(warnings: list[str]) -> None:
         click.echo(f"cgcalc: warning: {warning}", err=True)
 
 
-_BINDINGS_HELP = """\b
-Bindings apply in this order, later ones winning: --vars files, then
-NAME=VALUE words, then -v options. A VALUE is a number, a constant
-expression such as pi/4, or a JSON array such as [[1, 2], [3, 4]]."""
+def _expression_options(command: Callable) -> Callable:
+    """The expression, its bindings, --expand and --precision, handed on as one _Expression."""
+
+    @functools.wraps(command)
+    def callback(words, path, var_words, vars_paths, expand, **options):
+        return command(_Expression(words, path, var_words, vars_paths, expand), **options)
+
+    for option in reversed((
+        click.argument("words", nargs=-1, metavar="EXPRESSION [NAME=VALUE]..."),
+        click.option("-f", "--file", "path", metavar="PATH",
+                     help="Read the program from PATH ('-' for stdin) instead of EXPRESSION."),
+        click.option("-v", "--var", "var_words", multiple=True, metavar="NAME=VALUE",
+                     help="Bind a variable (repeatable)."),
+        click.option("--vars", "vars_paths", multiple=True, metavar="PATH",
+                     help="Bind variables from a JSON object in PATH ('-' for stdin)."),
+        click.option("--expand", is_flag=True,
+                     help="Replace fused operations by their primitive graphs, e.g. sigmoid(x) "
+                          "by 1/(1 + exp(-x))."),
+        click.option("--precision", type=click.IntRange(1, 17), default=10, show_default=True,
+                     help="Significant digits shown (JSON keeps every digit)."),
+    )):
+        callback = option(callback)
+    return callback
+
+
+_json_option = click.option("--json", "as_json", is_flag=True,
+                            help="Print one JSON object instead of tables.")
+_wrt_option = click.option("--wrt", multiple=True, metavar="NAME",
+                           help="Only report the gradient with respect to NAME (repeatable).")
 
 
 @cli.command("eval", cls=ExpressionCommand, epilog=f"""\b
 Examples:
   cgcalc eval "apple*apple_num*tax" -v apple=100 -v apple_num=2 -v tax=1.1
   cgcalc "apple_price = apple*apple_num; price = apple_price*tax" \\
-      apple=100 apple_num=2 tax=1.1 --nodes
+      apple=100 apple_num=2 tax=1.1 --nodes --explain
   cgcalc "sigmoid(w*x + b)" w=2 x=0.5 b=-1 --json --wrt w
   echo '{{"x": 3}}' | cgcalc "-x**2" --vars -
   cgcalc "sum(relu(x @ W + b))" -v x='[[1, -2]]' -v W='[[1, 0], [0, 1]]' -v b='[0.5, 0.5]'
 
-{_BINDINGS_HELP}
+{_BINDINGS}
 
 {EXIT_CODES}""")
-@_program_options
+@_expression_options
+@_json_option
 @click.option("--nodes", is_flag=True, help="Also show every node of the graph.")
-def eval_command(words: tuple[str, ...], path: str | None, var_words: tuple[str, ...],
-                 vars_paths: tuple[str, ...], as_json: bool, wrt: tuple[str, ...],
-                 precision: int, nodes: bool) -> None:
+@_wrt_option
+@click.option("--explain", is_flag=True,
+              help="Also show the reverse pass step by step: each node's local derivative "
+                   "rule, the upstream gradient and their product (the chain rule).")
+def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: bool,
+                 wrt: tuple[str, ...], explain: bool) -> None:
     """Evaluate EXPRESSION and differentiate it with respect to every variable.
 
     EXPRESSION is a program: statements `name = expression` separated by `;` or
@@ -203,19 +249,24 @@ def eval_command(words: tuple[str, ...], path: str | None, var_words: tuple[str,
     cross_entropy, affine and softmax_cross_entropy. An array-valued program is
     differentiated as the sum of its elements.
     """
-    from . import evaluate
-
-    program, bindings = _program_and_bindings(words, path, var_words, vars_paths)
-    result = evaluate(program, bindings, wrt=wrt or None)
-    _warn(result.warnings)
+    if as_json and explain:
+        raise click.UsageError("--explain prints text, not JSON; use one or the other")
+    result, _ = expression.evaluate(wrt)
     if as_json:
         from .render.json_doc import write
 
         write(result, sys.stdout, nodes=nodes)
-    else:
-        from .render.tables import render
+        return
+    steps = None
+    if explain:
+        from .render.explain import explain as explanation
 
-        render(result, precision=precision, nodes=nodes)
+        steps = explanation(_scalar(result, "--explain"), precision)
+    from .render.tables import render
+
+    render(result, precision=precision, nodes=nodes)
+    if steps is not None:
+        click.echo("\n" + "\n".join(steps))
 
 
 @cli.command("check", cls=ExpressionCommand, epilog=f"""\b
@@ -224,18 +275,19 @@ Examples:
   cgcalc check "softmax_cross_entropy(affine(relu(affine(X, W1, b1)), W2, b2), t)" \\
       --vars examples/two_layer.json
 
-{_BINDINGS_HELP}
+{_BINDINGS}
 
 {EXIT_CODES}""")
-@_program_options
+@_expression_options
+@_json_option
+@_wrt_option
 @click.option("--tol", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True,
               help="Largest difference that passes: absolute, or relative for gradients "
                    "larger than 1.")
 @click.option("--step", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True,
               help="h of the central differences (f(x+h) - f(x-h)) / 2h.")
-def check_command(words: tuple[str, ...], path: str | None, var_words: tuple[str, ...],
-                  vars_paths: tuple[str, ...], as_json: bool, wrt: tuple[str, ...],
-                  precision: int, tol: float, step: float) -> None:
+def check_command(expression: _Expression, precision: int, as_json: bool, wrt: tuple[str, ...],
+                  tol: float, step: float) -> None:
     """Check the gradients of EXPRESSION: backpropagation against central differences.
 
     Computes every gradient twice, by backpropagation and by central differences
@@ -246,7 +298,7 @@ def check_command(words: tuple[str, ...], path: str | None, var_words: tuple[str
     from .check import gradient_check
     from .errors import GradientCheckError
 
-    program, bindings = _program_and_bindings(words, path, var_words, vars_paths)
+    program, bindings, _ = expression.program()
     report = gradient_check(program, bindings, tol=tol, step=step, wrt=wrt or None)
     _warn(report.result.warnings)
     if as_json:
@@ -263,6 +315,74 @@ def check_command(words: tuple[str, ...], path: str | None, var_words: tuple[str
                                  f"differ by more than --tol {tol:g}")
 
 
+#: --format choices, and the one a -o FILE's suffix picks when --format is not given
+GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".mmd": "mermaid",
+                 ".txt": "tree"}
+
+
+@cli.command("graph", cls=ExpressionCommand, epilog=f"""\b
+Examples:
+  cgcalc graph "(apple*apple_num + orange*orange_num)*tax" \\
+      apple=100 apple_num=2 orange=150 orange_num=3 tax=1.1 -o apple_orange.svg
+  cgcalc graph "sigmoid(x)" x=0.5 --expand --format tree
+  cgcalc graph "x*y + x" x=3 y=4 | dot -Tpdf -o graph.pdf
+
+{_BINDINGS}
+
+{EXIT_CODES}""")
+@_expression_options
+@click.option("--format", "fmt", type=click.Choice(sorted(set(GRAPH_FORMATS.values()))),
+              help="What to draw (svg and png need Graphviz); by default the suffix of "
+                   "-o FILE says (.dot .gv .svg .png .mmd .txt), else dot.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+def graph_command(expression: _Expression, precision: int, fmt: str | None,
+                  output: str | None) -> None:
+    """Draw the computational graph of EXPRESSION, as the book draws it.
+
+    Left to right, each operation shows its operator and each variable its name;
+    every edge carries its forward value above and, in colour below, the gradient
+    that the reverse pass sent back along it. svg and png are made by Graphviz's
+    dot, mermaid is for Markdown pages, tree draws in the terminal.
+    """
+    if fmt is None:
+        fmt = GRAPH_FORMATS.get(os.path.splitext(output or "")[1].lower(), "dot")
+    result, expansions = expression.evaluate()
+    from .render.picture import Picture
+
+    _scalar(result, "cgcalc graph")
+
+    picture = Picture(result, expansions, precision)
+    if fmt == "tree":
+        from .render.tree import render
+
+        if output is None or output == "-":
+            render(picture)
+        else:
+            with _open(output, "w", encoding="utf-8") as file:
+                render(picture, file=file)
+        return
+    from .render.dot import dot, graphviz
+    from .render.mermaid import mermaid
+
+    text = mermaid(picture) if fmt == "mermaid" else dot(picture)
+    data = graphviz(text, fmt) if fmt in ("svg", "png") else text.encode("utf-8")
+    if output is None or output == "-":
+        if fmt == "png" and sys.stdout.isatty():
+            raise click.UsageError("a PNG is not for the terminal; write it with -o FILE")
+        click.echo(data, nl=False)
+    else:
+        with _open(output, "wb") as file:
+            file.write(data)
+
+
+def _scalar(result: Result, what: str) -> Result:
+    """``result``, if its values are numbers: the pictures and steps are drawn for those."""
+    if result.arrays:
+        raise CgcalcError(f"{what} draws programs of numbers; this one has arrays "
+                          "(the tables and --json show them)")
+    return result
+
+
 def _read(path: str) -> str:
     """The text of PATH, or of stdin for '-'; unreadable input is a usage error."""
     try:
@@ -271,8 +391,22 @@ def _read(path: str) -> str:
         with open(path, encoding="utf-8") as file:
             return file.read()
     except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise CgcalcError(f"cannot read {path}: {reason}") from None
+        raise CgcalcError(f"cannot read {path}: {_reason(error)}") from None
+
+
+@contextmanager
+def _open(path: str, mode: str, **kwargs):
+    """PATH opened for writing; an unwritable path is a usage error."""
+    try:
+        file = open(path, mode, **kwargs)
+    except OSError as error:
+        raise CgcalcError(f"cannot write {path}: {_reason(error)}") from None
+    with file:
+        yield file
+
+
+def _reason(error: Exception) -> str:
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
 
 
 def main() -> None:

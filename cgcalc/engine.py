@@ -33,6 +33,8 @@ class NodeValue(NamedTuple):
 class Result:
     """The program's value, d(value)/d(variable) for each variable, and every node."""
 
+    arrays = False  #: were values arrays? (then :class:`cgcalc.array_engine.ArrayResult`)
+
     def __init__(self, program: Program, values: list[float], grads: list[float],
                  variables: list[str], warnings: list[str]) -> None:
         self.program = program
@@ -62,6 +64,25 @@ class Result:
     def _local(self, op: type[Op], y, xs: list) -> tuple[float, ...] | None:
         """d(node)/d(input) per input; the array result overrides it."""
         return _local(op, y, xs)
+
+    @cached_property
+    def edge_grads(self) -> list[tuple[float, ...] | None]:
+        """For every node, the gradient the reverse pass sent to each of its inputs.
+
+        That is the upstream gradient times the local derivative, one per input; a node's
+        gradient is the sum of what its uses sent it. None where the reverse pass does not
+        go: leaves, and nodes that no variable reaches.
+        """
+        p, values, grads = self.program, self.values, self.grads
+        sent: list[tuple[float, ...] | None] = []
+        for node, (op, ins) in enumerate(zip(p.ops, p.inputs)):
+            if not ins or not p.needs_grad[node]:
+                sent.append(None)
+            elif not grads[node]:
+                sent.append((0.0,) * len(ins))  # the reverse pass skips it: nothing flows
+            else:
+                sent.append(op.backward(grads[node], values[node], *[values[i] for i in ins]))
+        return sent
 
 
 def evaluate(program: Program, bindings: Mapping[str, float] | None = None,
@@ -229,12 +250,17 @@ def _blame_nonfinite_gradient(program: Program, values: list[float]) -> None:
             grads[i] += gi
 
 
-def _local(op: type[Op], y: float, xs: list[float]) -> tuple[float, ...] | None:
+def local_derivatives(op: type[Op], y: float, xs: list[float]) -> tuple[float, ...] | None:
+    """d y / d input for each input: the rule with an upstream gradient of 1; None if it fails."""
     try:
-        local = op.backward(1.0, y, *xs)
+        return op.backward(1.0, y, *xs)
     except (ArithmeticError, ValueError):
         return None
-    return local if all(map(math.isfinite, local)) else None
+
+
+def _local(op: type[Op], y: float, xs: list[float]) -> tuple[float, ...] | None:
+    local = local_derivatives(op, y, xs)
+    return local if local is not None and all(map(math.isfinite, local)) else None
 
 
 def _first_nonfinite(values: list[float], nodes: Iterable[int]) -> int | None:
@@ -258,16 +284,22 @@ def _undefined(program: Program, values: list[float], node: int, error: Exceptio
     return EvaluationError(f"{what} {reason}", program.source, program.pos[node])
 
 
+def written(op: type[Op], args: list[str]) -> str:
+    """How ``op`` applied to ``args`` is written: ``log(x)``, ``a * b``, ``-x``."""
+    if op.symbol[0].isalpha():
+        return f"{op.symbol}({', '.join(args)})"
+    return f"-{args[0]}" if op is Neg else f" {op.symbol} ".join(args)
+
+
 def _describe(program: Program, values: list[float], node: int) -> str:
     """The operation applied to its input values, e.g. ``log(-1)`` or ``1 / 0``."""
     op, ins = program.ops[node], program.inputs[node]
     args = [f"{values[i]:.10g}" for i in ins]
     if not ins:
         return f"{_label(program, node)} ({values[node]:.10g})"
-    if op.symbol[0].isalpha():
-        return f"{op.symbol}({', '.join(args)})"
-    args = [f"({a})" if a.startswith("-") else a for a in args]
-    return f"-{args[0]}" if op is Neg else f" {op.symbol} ".join(args)
+    if not op.symbol[0].isalpha():
+        args = [f"({a})" if a.startswith("-") else a for a in args]
+    return written(op, args)
 
 
 def _label(program: Program, node: int) -> str:

@@ -61,6 +61,12 @@ class BindingError(CgcalcError):
     kind = "binding error"
 
 
+class RenderError(CgcalcError):
+    """A picture that cannot be made here, e.g. Graphviz's ``dot`` is not installed (exit 2)."""
+
+    kind = "render error"
+
+
 class EvaluationError(CgcalcError):
     """A value or gradient that is not a finite real number, or shapes that do not fit (exit 1)."""
 

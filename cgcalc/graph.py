@@ -90,6 +90,16 @@ class Program:
         """How a node is called: its variable or first assigned name, else ``#id``."""
         return self.names.get(node) or f"#{node}"
 
+    def depends(self, node: int) -> list[bool]:
+        """For every id, whether ``node`` depends on it (itself included); a loop, no recursion."""
+        reached = [False] * len(self.ops)
+        reached[node] = True
+        for i in range(node, -1, -1):
+            if reached[i]:
+                for j in self.inputs[i]:
+                    reached[j] = True
+        return reached
+
     def free_variables(self) -> list[str]:
         """Variables that need a binding: every free name but the built-in constants."""
         return [name for name in self.variables if name not in CONSTANTS]

@@ -36,6 +36,16 @@ class Op:
     params: ClassVar[str] = ""  #: name of integer arguments after the first ("axis")
     forward: ClassVar[Callable[..., float]]
     backward: ClassVar[Callable[..., tuple[float, ...]]]
+    #: The local derivative rule for ``--explain``: words, then d y / d input for each input,
+    #: written with the inputs' names from ``OPERANDS`` and ``{y}`` for the node's own value.
+    rule: ClassVar[tuple[str, tuple[str, ...]]] = ("", ())
+    #: For a fused operation, the same function in the language itself, written with
+    #: primitive operations of inputs named as in ``OPERANDS``; ``--expand`` draws it.
+    expansion: ClassVar[str] = ""
+
+
+#: How the inputs of an operation are called in ``rule`` and ``expansion``, by arity.
+OPERANDS: dict[int, tuple[str, ...]] = {1: ("x",), 2: ("a", "b")}
 
 
 def register(cls: type[Op]) -> type[Op]:
@@ -69,6 +79,7 @@ class Const(Op):
 class Add(Op):
     name, symbol, arity = "add", "+", 2
     forward = staticmethod(operator.add)
+    rule = "a sum passes the upstream gradient on unchanged", ("1", "1")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -79,6 +90,7 @@ class Add(Op):
 class Sub(Op):
     name, symbol, arity = "sub", "-", 2
     forward = staticmethod(operator.sub)
+    rule = "a difference passes it on, negated for the right input", ("1", "-1")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -89,6 +101,7 @@ class Sub(Op):
 class Mul(Op):
     name, symbol, arity = "mul", "*", 2
     forward = staticmethod(operator.mul)
+    rule = "a product swaps its inputs", ("{b}", "{a}")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -100,6 +113,7 @@ class Div(Op):
     name, symbol, arity = "div", "/", 2
     domain = "the divisor must not be 0"
     forward = staticmethod(operator.truediv)
+    rule = "one over the divisor, and minus the quotient over the divisor", ("1/{b}", "-{y}/{b}")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -111,6 +125,8 @@ class Pow(Op):
     name, symbol, arity = "pow", "**", 2
     domain = "a negative base needs an integer exponent, and 0 a non-negative one"
     forward = staticmethod(math.pow)  # raises instead of returning complex
+    rule = "the power rule for the base, the power times the log of the base for the exponent", (
+        "{b}·{a}**({b} - 1)", "{y}·log({a})")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -141,6 +157,7 @@ class Neg(Op):
 
     name, symbol, arity = "neg", "-", 1
     forward = staticmethod(operator.neg)
+    rule = "a minus sign multiplies by -1", ("-1",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -155,6 +172,7 @@ class Exp(Op):
     name = symbol = "exp"
     arity = 1
     forward = staticmethod(math.exp)
+    rule = "the exponential is its own derivative", ("{y}",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -169,6 +187,7 @@ class Log(Op):
     arity = 1
     domain = "log is defined for x > 0"
     forward = staticmethod(math.log)
+    rule = "one over the input", ("1/{x}",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -183,6 +202,7 @@ class Sqrt(Op):
     arity = 1
     domain = "sqrt is defined for x >= 0, its derivative for x > 0"
     forward = staticmethod(math.sqrt)
+    rule = "one over twice the square root", ("1/(2·{y})",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -197,6 +217,7 @@ class Sin(Op):
     arity = 1
     domain = "sin is defined for finite x"
     forward = staticmethod(math.sin)
+    rule = "the cosine", ("cos({x})",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -212,6 +233,7 @@ class Cos(Op):
     arity = 1
     domain = "cos is defined for finite x"
     forward = staticmethod(math.cos)
+    rule = "minus the sine", ("-sin({x})",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -227,6 +249,7 @@ class Tan(Op):
     arity = 1
     domain = "tan is defined for finite x"
     forward = staticmethod(math.tan)
+    rule = "one plus the tangent squared", ("1 + {y}²",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -240,6 +263,8 @@ class Tanh(Op):
     name = symbol = "tanh"
     arity = 1
     forward = staticmethod(math.tanh)
+    expansion = "1 - 2/(exp(2*x) + 1)"
+    rule = "one minus tanh squared", ("1 - {y}²",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -261,6 +286,8 @@ class Sigmoid(Op):
     name = symbol = "sigmoid"
     arity = 1
     forward = staticmethod(_sigmoid)
+    expansion = "1/(1 + exp(-x))"
+    rule = "the book's four steps of 1/(1 + exp(-x)) collapse into y(1 - y)", ("{y}·(1 - {y})",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -277,6 +304,7 @@ class Sigmoid(Op):
 class Relu(Op):
     name = symbol = "relu"
     arity = 1
+    rule = "a mask: the gradient passes only where the input is positive", ("1 if {x} > 0 else 0",)
 
     @staticmethod
     def forward(x):
@@ -295,6 +323,7 @@ class Abs(Op):
     name = symbol = "abs"
     arity = 1
     forward = staticmethod(math.fabs)
+    rule = "the sign of the input", ("sign({x})",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -390,6 +419,7 @@ class MatMul(Op):
     """Matrix product of vectors and matrices, as NumPy's ``@`` (the book's ``np.dot``)."""
 
     name, symbol, arity = "matmul", "@", 2
+    rule = "a matrix product: each input gets the upstream gradient times the other, transposed", ("dY·{b}ᵀ", "{a}ᵀ·dY")
     array_only = True
 
     @staticmethod
@@ -416,6 +446,7 @@ class MatMul(Op):
 class Transpose(Op):
     name = symbol = "transpose"
     arity = 1
+    rule = "the upstream gradient, transposed back", ("dYᵀ",)
     array_only = True
     forward = staticmethod(lambda x: _np().transpose(x))
     backward = staticmethod(lambda dout, y, x: (_np().transpose(dout),))
@@ -425,6 +456,7 @@ class Transpose(Op):
 class Sum(Op):
     name = symbol = "sum"
     arity = (1, 2)
+    rule = "every element gets the upstream gradient of its sum", ("1",)
     array_only = True
     params = "axis"
 
@@ -441,6 +473,7 @@ class Sum(Op):
 class Mean(Op):
     name = symbol = "mean"
     arity = (1, 2)
+    rule = "every element gets the upstream gradient over the count", ("1/n",)
     array_only = True
     params = "axis"
 
@@ -460,6 +493,7 @@ class Max(Op):
 
     name = symbol = "max"
     arity = (1, 2)
+    rule = "the gradient goes to the arg-max alone", ("1 at the arg-max, else 0",)
     array_only = True
     params = "axis"
 
@@ -486,6 +520,7 @@ class Reshape(Op):
 
     name = symbol = "reshape"
     arity = (2, None)
+    rule = "the upstream gradient, reshaped back", ("1", "none: a shape")
     array_only = True
     params = "shape"
 
@@ -512,6 +547,7 @@ class Softmax(Op):
 
     name = symbol = "softmax"
     arity = 1
+    rule = "the softmax Jacobian: y times (dY minus the sum of dY·y)", ("diag({y}) - {y}·{y}ᵀ",)
     array_only = True
     forward = staticmethod(_softmax)
 
@@ -524,6 +560,7 @@ class Softmax(Op):
 class LogSoftmax(Op):
     name = symbol = "log_softmax"
     arity = 1
+    rule = "dY minus softmax times the sum of dY", ("1 - softmax({x})",)
     array_only = True
     forward = staticmethod(_log_softmax)
 
@@ -539,6 +576,7 @@ class CrossEntropy(Op):
 
     name = symbol = "cross_entropy"
     arity = 2
+    rule = "minus t over y, averaged over the batch", ("-{b}/({a}·N)", "-log({a})/N")
     array_only = True
     domain = "the probability y must be > 0 wherever t is not 0"
 
@@ -564,6 +602,7 @@ class Affine(Op):
 
     name = symbol = "affine"
     arity = 3
+    rule = "the book's Affine layer", ("dY·Wᵀ", "Xᵀ·dY", "Σ dY over the batch")
     array_only = True
 
     @staticmethod
@@ -595,6 +634,7 @@ class SoftmaxCrossEntropy(Op):
 
     name = symbol = "softmax_cross_entropy"
     arity = 2
+    rule = "the book's Softmax-with-Loss: (Y - T) / batch size", ("(softmax({a}) - {b})/N", "none: the labels")
     array_only = True
 
     @staticmethod

@@ -1,4 +1,7 @@
-"""Shared fixtures: the book's examples as bindings, and a CLI runner."""
+"""Shared fixtures: the book's examples as bindings, a CLI runner, and Graphviz."""
+
+import os
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -6,6 +9,12 @@ from click.testing import CliRunner
 APPLE = {"apple": 100, "apple_num": 2, "tax": 1.1}
 APPLE_ORANGE = {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1}
 APPLE_ORANGE_EXPR = "(apple*apple_num + orange*orange_num)*tax"
+APPLE_ORANGE_NAMED = """\
+apple_price = apple*apple_num
+orange_price = orange*orange_num
+all_price = apple_price + orange_price
+price = all_price*tax
+"""
 
 
 @pytest.fixture
@@ -19,3 +28,12 @@ def run():
         return runner.invoke(cli, list(args), input=input, env=env, prog_name="cgcalc")
 
     return invoke
+
+
+@pytest.fixture
+def graphviz():
+    """Graphviz's dot must be there under CI; elsewhere its absence skips the test."""
+    if shutil.which("dot") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Graphviz's dot (.ci/run installs it)")
+        pytest.skip("Graphviz's dot is not installed")

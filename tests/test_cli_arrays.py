@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 TWO_LAYER = str(Path(__file__).resolve().parent.parent / "examples" / "two_layer.json")
 TWO_LAYER_LOSS = "softmax_cross_entropy(affine(relu(affine(X, W1, b1)), W2, b2), t)"
@@ -123,3 +124,12 @@ def test_array_errors_exit_codes(run):
         "delimiter", "  [1, 2", "       ^"]
     words = run("sum(x)", "--vars", "-", input='{"x": [1, "two"]}')
     assert words.exit_code == 2 and words.stderr == "cgcalc: binding error: x[1] is 'two', not a number\n"
+
+
+@pytest.mark.parametrize("args", [["--explain"], ["graph", "--format", "dot"]])
+def test_pictures_and_steps_are_for_programs_of_numbers(run, args):
+    command = args[:1] if args[0] == "graph" else []
+    result = run(*command, "sum(x*x)", "-v", "x=[1, 2]", *[a for a in args if a != "graph"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("cgcalc: error: ")
+    assert "draws programs of numbers; this one has arrays" in result.stderr

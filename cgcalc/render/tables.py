@@ -21,16 +21,11 @@ from rich.text import Text
 
 from ..check import GradientCheck
 from ..engine import Result
+from . import number
 
 FULL = 100  #: arrays with more elements show only their first and last three per axis
 VARIABLES_SHOWN = 40  #: variables listed without --nodes before the table is summarised
 RICH_ROWS = 2000  #: longer tables are plain columns
-
-
-def number(value: float, precision: int) -> str:
-    """``value`` rounded to ``precision`` significant digits."""
-    text = f"{value:.{precision}g}"
-    return "0" if text == "-0" else text
 
 
 def cell(value, precision: int, width: int = 80, prefix: str = "") -> str:

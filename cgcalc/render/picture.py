@@ -1,0 +1,119 @@
+"""What every drawing of the graph shows, worked out once for DOT, Mermaid and the tree.
+
+Operation nodes show their operator (and the name the program gave them), variables
+their names, number literals their values. Each edge is one use of a node, so a variable
+used twice is one node with two edges. An edge carries the forward value of its source
+and the gradient the reverse pass sent back along it; the gradients on a node's outgoing
+edges add up to its own. The program's value leaves the graph along one more edge, with
+the gradient 1 that the reverse pass starts from. Numbers are rounded like the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from ..engine import Result, local_derivatives, written
+from ..expand import Expansion
+from ..ops import OPERANDS, Const, Neg, Var
+from .explain import derivatives
+from . import number
+
+#: Operators drawn as the book draws them; every other operation shows its symbol.
+_SHOWN = {"*": "×", "-": "−"}
+
+
+def node_id(node: int | None) -> str:
+    """The node's identifier in DOT and Mermaid text; ``out`` for where the value leaves."""
+    return "out" if node is None else f"n{node}"
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One use of ``source``: its value, and the gradient sent back to it along this use."""
+
+    source: int
+    target: int | None  #: None for the edge along which the program's value leaves
+    value: str
+    grad: str | None  #: None where the reverse pass does not go (parts without variables)
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """The primitive nodes of one fused operation, and a title to draw around them."""
+
+    name: str  #: the fused operation's name
+    title: tuple[str, ...]  #: its definition, then the fused node's own value and derivatives
+    nodes: range
+
+
+class Picture:
+    """A result laid out for drawing: node kinds and texts, edges with their numbers."""
+
+    def __init__(self, result: Result, expansions: Sequence[Expansion] = (),
+                 precision: int = 10) -> None:
+        program, values = result.program, result.values
+        self.program = program
+        self.kinds: list[str] = []  #: "variable", "constant" or "operation", by node id
+        self.texts: list[str] = []  #: name, number or operator, by node id
+        self.inputs: list[tuple[Edge, ...]] = []  #: the edges into each node, by node id
+        edge_grads = result.edge_grads
+        for node, (op, ins, sent) in enumerate(zip(program.ops, program.inputs, edge_grads)):
+            if op is Var:
+                self.kinds.append("variable")
+                self.texts.append(program.names[node])
+            elif op is Const:
+                self.kinds.append("constant")
+                self.texts.append(number(values[node], precision))
+            else:
+                self.kinds.append("operation")
+                self.texts.append("×(−1)" if op is Neg else _SHOWN.get(op.symbol, op.symbol))
+            self.inputs.append(tuple(
+                Edge(i, node, number(values[i], precision),
+                     None if sent is None else number(sent[k], precision))
+                for k, i in enumerate(ins)))
+        #: names the program assigned to operation nodes
+        self.names = {node: name for node, name in program.names.items()
+                      if self.kinds[node] == "operation"}
+        out = program.output
+        self.output_name = program.names.get(out) or "value"
+        self.output = Edge(out, None, number(result.value, precision),
+                           number(result.grads[out], precision))
+        #: each fused operation drawn as its primitive graph
+        self.clusters = [Cluster(e.op.name, _title(e, values, precision), e.nodes)
+                         for e in expansions if e.nodes]
+
+    def edges(self) -> Iterator[Edge]:
+        """Every edge: the uses of each node, in node order, then the output's."""
+        for edges in self.inputs:
+            yield from edges
+        yield self.output
+
+    def node_lines(self, node_line: Callable[[int], str],
+                   open_line: Callable[[int, tuple[str, ...]], str],
+                   close_line: str) -> list[str]:
+        """One line per node in id order, the nodes of each cluster indented between the
+        line that opens it (given its number and title) and ``close_line``."""
+        opening = {c.nodes[0]: (i, c.title) for i, c in enumerate(self.clusters)}
+        closing = {c.nodes[-1] for c in self.clusters}
+        lines, indent = [], "  "
+        for node in range(len(self.kinds)):
+            if node in opening:
+                lines.append("  " + open_line(*opening[node]))
+                indent = "    "
+            lines.append(indent + node_line(node))
+            if node in closing:
+                lines.append("  " + close_line)
+                indent = "  "
+        return lines
+
+
+def _title(expansion: Expansion, values: list[float], precision: int) -> tuple[str, ...]:
+    """``sigmoid(x) = 1/(1 + exp(-x))``, then what the fused node computes at this point."""
+    op, names = expansion.op, list(OPERANDS[expansion.op.arity])
+    xs = [values[i] for i in expansion.inputs]
+    y = op.forward(*xs)
+    fused = [f"∂y/∂{a} = {rule} = {number(d, precision)}" for a, rule, d in
+             zip(names, derivatives(op, names, "y"), local_derivatives(op, y, xs) or ())]
+    return (f"{written(op, names)} = {op.expansion}",
+            ", ".join([f"fused: y = {number(y, precision)}", *fused]))
