@@ -129,7 +129,25 @@ def _kernels(op: type[Op]):
     return forward, op.array_backward or op.backward
 
 
-def _forward(program: Program, values: list) -> None:
+def evaluate_rows(program: Program, columns: dict[str, np.ndarray], count: int):
+    """Both passes for ``count`` independent rows at once: batch mode.
+
+    ``columns`` binds every variable to an array of one value per row. Each row's
+    gradient is its own (rows never mix: the program must be element-wise). Nothing is
+    raised for a row whose value or gradients are not finite: it is marked in the
+    returned mask, to be explained row by row. Returns (values, gradients, bad rows).
+    """
+    values, bound, _ = _leaf_values(program, columns, lambda name, value, program, node: value)
+    bad = np.zeros(count, dtype=bool)
+    _forward(program, values, bad)
+    grads = _backward(program, values, bad)
+    value = np.broadcast_to(values[program.output], (count,))
+    return value, {name: np.broadcast_to(grads[program.variables[name]], (count,))
+                   for name in bound}, bad
+
+
+def _forward(program: Program, values: list, bad: np.ndarray | None = None) -> None:
+    """The forward pass; a non-finite value is an error, or with ``bad`` marks its rows."""
     ops, inputs = program.ops, program.inputs
     with np.errstate(all="ignore"):  # non-finite results are found and explained below
         for node, ins in enumerate(inputs):
@@ -146,11 +164,14 @@ def _forward(program: Program, values: list) -> None:
                 y = y[()]
             finite = np.isfinite(y)
             if not finite.all():
-                raise _nonfinite(program, values, node, np.shape(y), _first(~finite), y)
+                if bad is None:
+                    raise _nonfinite(program, values, node, np.shape(y), _first(~finite), y)
+                bad |= ~finite
             values[node] = y
 
 
-def _backward(program: Program, values: list) -> list:
+def _backward(program: Program, values: list, bad: np.ndarray | None = None) -> list:
+    """The reverse pass; a non-finite gradient is an error, or with ``bad`` marks its rows."""
     ops, inputs, needs = program.ops, program.inputs, program.needs_grad
     grads: list = [None] * len(values)  # None: no gradient has reached the node yet
     out = program.output
@@ -174,8 +195,10 @@ def _backward(program: Program, values: list) -> list:
                         undefined.add(i)
                     continue
                 if needs[i] and not np.all(finite := np.isfinite(g)):
-                    raise _nonfinite(program, values, node, np.shape(g), _first(~finite), g,
-                                     gradient=i)
+                    if bad is None:
+                        raise _nonfinite(program, values, node, np.shape(g), _first(~finite), g,
+                                         gradient=i)
+                    bad |= ~finite
                 g = _unbroadcast(g, np.shape(values[i]))
                 grads[i] = g if grads[i] is None else grads[i] + g
     grads = [_plain(np.zeros(np.shape(v)) if g is None else g) for g, v in zip(grads, values)]

@@ -315,6 +315,82 @@ def check_command(expression: _Expression, precision: int, as_json: bool, wrt: t
                                  f"differ by more than --tol {tol:g}")
 
 
+@cli.command("batch", cls=ExpressionCommand, epilog=f"""\b
+Examples:
+  cgcalc batch "(apple*apple_num + orange*orange_num)*tax" --input prices.csv -v tax=1.1
+  cgcalc batch "sigmoid(w*x + b)" --input points.jsonl --output csv --skip-bad
+  producer | cgcalc batch -f model.cg --input - --input-format jsonl
+
+\b
+Each output row is {{"row": n, "value": ..., "gradients": {{...}}}} (NDJSON), or
+row,value,d_NAME... (CSV); rows are numbered from 1 in input order. A bad row
+stops the run (exit 1) after every row before it has been written; with
+--skip-bad it is reported on stderr and left out.
+
+{_BINDINGS}
+
+{EXIT_CODES}""")
+@_expression_options
+@click.option("--input", "input_path", required=True, metavar="FILE",
+              help="Rows of bindings: CSV with a header of names, or JSON Lines ('-' for stdin).")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl"]),
+              help="Format of --input; by default its suffix says (.csv, .jsonl, .ndjson), and "
+                   "stdin is JSON Lines if it starts with '{'.")
+@click.option("--output", "output", type=click.Choice(["ndjson", "csv"]), default="ndjson",
+              show_default=True, help="Format of the results.")
+@click.option("--skip-bad", is_flag=True,
+              help="Report bad rows on stderr and go on, instead of stopping at the first.")
+def batch_command(expression: _Expression, precision: int, input_path: str,
+                  input_format: str | None, output: str, skip_bad: bool) -> None:
+    """Evaluate EXPRESSION for every row of --input: values and gradients, streamed.
+
+    The program is parsed once and evaluated for many rows at a time with NumPy, in
+    chunks, so memory stays bounded for inputs of any length. -v, --vars and
+    NAME=VALUE bind constants shared by every row.
+    """
+    from . import batch
+
+    program, constants, _ = expression.program()
+    for name, value in constants.items():
+        if not isinstance(value, (int, float)):
+            raise CgcalcError(f"{name}: batch constants are numbers, not arrays")
+    names = [name for name in program.free_variables() if name not in constants]
+    suffix = os.path.splitext(input_path)[1].lower()
+    fmt = input_format or {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix)
+    with _open_input(input_path) as file, _progress(input_path, file) as progress:
+        skipped = batch.run(program, batch.read(iter(file), names, fmt),
+                            {k: float(v) for k, v in constants.items()}, sys.stdout,
+                            output=output, skip_bad=skip_bad,
+                            report=lambda line: click.echo(line, err=True), progress=progress)
+    if skipped:
+        click.echo(f"cgcalc: {skipped:,} bad row{'s' if skipped > 1 else ''} skipped", err=True)
+
+
+@contextmanager
+def _open_input(path: str):
+    """The input file, or stdin for '-', as text."""
+    if path == "-":
+        yield sys.stdin
+        return
+    with _open(path, "r", encoding="utf-8", verb="read") as file:
+        yield file
+
+
+@contextmanager
+def _progress(path: str, file):
+    """A callback advancing a Rich progress bar on stderr, when that is a terminal and the
+    input a file whose size is known; else None."""
+    if path == "-" or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True, redirect_stdout=False) as bar:
+        task = bar.add_task("rows", total=os.fstat(file.fileno()).st_size)
+        yield lambda: bar.update(task, completed=file.buffer.tell())
+
+
 #: --format choices, and the one a -o FILE's suffix picks when --format is not given
 GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".mmd": "mermaid",
                  ".txt": "tree"}
@@ -395,12 +471,12 @@ def _read(path: str) -> str:
 
 
 @contextmanager
-def _open(path: str, mode: str, **kwargs):
-    """PATH opened for writing; an unwritable path is a usage error."""
+def _open(path: str, mode: str, verb: str = "write", **kwargs):
+    """PATH opened; one that cannot be opened is a usage error."""
     try:
         file = open(path, mode, **kwargs)
     except OSError as error:
-        raise CgcalcError(f"cannot write {path}: {_reason(error)}") from None
+        raise CgcalcError(f"cannot {verb} {path}: {_reason(error)}") from None
     with file:
         yield file
 
