@@ -14,23 +14,24 @@ indices of a loss) is null.
 
 from __future__ import annotations
 
-import json
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ..check import GradientCheck
 from ..engine import Result
+
+if TYPE_CHECKING:
+    from ..check import GradientCheck
 
 CHUNK = 10_000  #: nodes encoded per write
 
 
 def write(result: Result, file: TextIO, nodes: bool = False) -> None:
     """Write the document and a newline to ``file``."""
-    head = json.dumps({"value": plain(result.value),
-                       "gradients": {name: plain(g) for name, g in result.gradients.items()}},
-                      allow_nan=False)
+    head = _head(result)
     if not nodes:
         file.write(head + "\n")
         return
+    import json
+
     file.write(head[:-1] + ', "nodes": [')
     everything = result.nodes
     for start in range(0, len(everything), CHUNK):
@@ -39,6 +40,20 @@ def write(result: Result, file: TextIO, nodes: bool = False) -> None:
                  for n in everything[start:start + CHUNK]]
         file.write((", " if start else "") + json.dumps(chunk, allow_nan=False)[1:-1])
     file.write("]}\n")
+
+
+def _head(result: Result) -> str:
+    """``{"value": ..., "gradients": {...}}``. For numbers, written directly: a finite
+    float's repr is its JSON, and names are identifiers, so the common case does not
+    wait for the json module to load (start-up)."""
+    if not result.arrays:
+        pairs = ", ".join(f'"{name}": {grad!r}' for name, grad in result.gradients.items())
+        return f'{{"value": {result.value!r}, "gradients": {{{pairs}}}}}'
+    import json
+
+    return json.dumps({"value": plain(result.value),
+                       "gradients": {name: plain(g) for name, g in result.gradients.items()}},
+                      allow_nan=False)
 
 
 def plain(value):
@@ -63,4 +78,6 @@ def check_document(check: GradientCheck) -> dict:
 
 
 def check_dumps(check: GradientCheck) -> str:
+    import json
+
     return json.dumps(check_document(check), allow_nan=False)

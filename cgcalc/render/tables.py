@@ -14,14 +14,17 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..check import GradientCheck
 from ..engine import Result
 from . import number
+
+if TYPE_CHECKING:
+    from ..check import GradientCheck
 
 FULL = 100  #: arrays with more elements show only their first and last three per axis
 VARIABLES_SHOWN = 40  #: variables listed without --nodes before the table is summarised
