@@ -137,7 +137,7 @@ class ExpressionCommand(_PlainHelp, click.Command):
             return arg.partition("=")[0] in options
         takes_value = options.get(arg[:2])
         return bool(takes_value and not takes_value.is_flag
-                    and not _OPERATOR_CHARS.intersection(arg[2:]))
+                    and ("=" in arg or not _OPERATOR_CHARS.intersection(arg[2:])))
 
 
 @click.group(cls=CgcalcGroup, context_settings={"help_option_names": ["-h", "--help"]},

@@ -97,6 +97,12 @@ def test_expression_may_begin_with_a_minus(run, args):
     assert json.loads(result.stdout) == {"value": -9.0, "gradients": {"x": -6.0}}
 
 
+def test_attached_binding_with_operators_is_still_a_binding(run):
+    result = run("-x*2", "-vx=[1, 2]", "--json")
+    assert json.loads(result.stdout)["gradients"] == {"x": [-2.0, -2.0]}
+    assert json.loads(run("-vx=3*2", "x", "--json").stdout)["value"] == 6.0
+
+
 def test_dash_expression_that_looks_like_an_option_prefix(run):
     result = run("-value*2", "value=3", "--json")
     assert json.loads(result.stdout) == {"value": -6.0, "gradients": {"value": -2.0}}
