@@ -158,8 +158,9 @@ def cli() -> None:
     cgcalc parses an expression into a graph, runs the forward pass and one
     reverse pass (backpropagation), and prints the value and the derivative of
     the value with respect to every variable. `cgcalc EXPRESSION` is short for
-    `cgcalc eval EXPRESSION`; `cgcalc graph EXPRESSION` draws the graph, and
-    `cgcalc check EXPRESSION` compares backpropagation with central differences.
+    `cgcalc eval EXPRESSION`. `cgcalc graph` draws the graph, `cgcalc check`
+    compares backpropagation with central differences, and `cgcalc batch`
+    evaluates many rows of bindings at once.
     """
 
 
