@@ -150,3 +150,37 @@ def test_random_rows_match_the_scalar_engine(rows):
         assert got[k]["value"] == pytest.approx(alone.value, rel=1e-12, abs=1e-300)
         for name, grad in alone.gradients.items():
             assert got[k]["gradients"][name] == pytest.approx(grad, rel=1e-12, abs=1e-300)
+
+
+def test_progress_bar_on_a_terminal_leaves_stdout_alone(tmp_path):
+    """With stderr a terminal and the input a file, a progress bar is drawn on stderr;
+    the results on stdout are exactly those of a run without it."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("cgcalc")
+    data = tmp_path / "rows.csv"
+    data.write_text("x\n" + "".join(f"{k}\n" for k in range(200_000)))
+    command = [str(exe), "batch", "x*x", "--input", str(data)]
+    plain = subprocess.run(command, capture_output=True, timeout=120)
+    master, slave = pty.openpty()
+    with open(tmp_path / "out.ndjson", "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=slave)
+    os.close(slave)
+    drawn = b""
+    while True:  # read the terminal until the process closes it
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    assert process.wait(timeout=120) == 0
+    os.close(master)
+    assert b"rows" in drawn and b"\x1b[" in drawn  # Rich drew (and erased) its bar there
+    assert (tmp_path / "out.ndjson").read_bytes() == plain.stdout
+    assert plain.stdout.count(b"\n") == 200_000
