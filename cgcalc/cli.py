@@ -93,6 +93,11 @@ class CgcalcGroup(_PlainHelp, click.Group):
             return outcome
         except CgcalcError as error:
             raise _Reported(str(error), error.exit_code) from None
+        except click.UsageError as error:  # one line, like every other error
+            where = error.ctx.command_path if error.ctx else "cgcalc"
+            message = error.format_message().rstrip(".")
+            raise _Reported(f"usage error: {message} (see '{where} --help')", error.exit_code) \
+                from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:  # the reader stopped early (| head): leave quietly, as shells do

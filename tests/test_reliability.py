@@ -127,6 +127,9 @@ ERRORS = [
     (["x", "--vars", "-"], 2, "binding error at 1:7: stdin: invalid JSON: Expecting value",
      "        ^"),
     (["-f", "/no/such/file"], 2, "error: cannot read /no/such/file: No such file or directory", None),
+    (["x", "--precision", "0"], 2, "usage error: Invalid value for '--precision': 0 is not in "
+     "the range 1<=x<=17 (see 'cgcalc eval --help')", None),
+    (["batch", "x"], 2, "usage error: Missing option '--input' (see 'cgcalc batch --help')", None),
     (["x", "--wrt", "q", "x=1"], 2, "name error: cannot differentiate with respect to q: not a "
      "variable of the program (its variables: x)", None),
     (["log(x)", "x=0"], 1,
