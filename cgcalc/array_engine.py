@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -37,6 +37,22 @@ class ArrayResult(Result):
     def _grad(grad):
         """None for a gradient that does not exist or is not finite anywhere it matters."""
         return None if grad is None or not np.all(np.isfinite(grad)) else grad
+
+    @cached_property
+    def edge_grads(self) -> list[tuple | None]:
+        """What the reverse pass sent along each edge, each of its input's shape (None for an
+        input with no gradient); see :attr:`cgcalc.engine.Result.edge_grads`."""
+        program, values, grads = self.program, self.values, self.grads
+        sent: list[tuple | None] = []
+        with np.errstate(all="ignore"):
+            for node, (op, ins) in enumerate(zip(program.ops, program.inputs)):
+                if not ins or not program.needs_grad[node] or grads[node] is None:
+                    sent.append(None)
+                    continue
+                local = _kernels(op)[1](grads[node], values[node], *[values[i] for i in ins])
+                sent.append(tuple(None if g is None else _plain(_unbroadcast(g, np.shape(values[i])))
+                                  for g, i in zip(local, ins)))
+        return sent
 
     def _local(self, op: type[Op], y, xs: list) -> tuple[float, ...] | None:
         """d(node)/d(input) for scalar nodes; an array node's is a Jacobian, not shown (None)."""

@@ -462,8 +462,6 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
     result, expansions = expression.evaluate()
     from .render.picture import Picture
 
-    _scalar(result, "cgcalc graph")
-
     picture = Picture(result, expansions, precision)
     if fmt == "tree":
         from .render.tree import render

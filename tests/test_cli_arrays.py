@@ -126,10 +126,22 @@ def test_array_errors_exit_codes(run):
     assert words.exit_code == 2 and words.stderr == "cgcalc: binding error: x[1] is 'two', not a number\n"
 
 
-@pytest.mark.parametrize("args", [["--explain"], ["graph", "--format", "dot"]])
-def test_pictures_and_steps_are_for_programs_of_numbers(run, args):
-    command = args[:1] if args[0] == "graph" else []
-    result = run(*command, "sum(x*x)", "-v", "x=[1, 2]", *[a for a in args if a != "graph"])
+def test_explain_is_for_programs_of_numbers(run):
+    result = run("sum(x*x)", "-v", "x=[1, 2]", "--explain")
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr.startswith("cgcalc: error: ")
-    assert "draws programs of numbers; this one has arrays" in result.stderr
+    assert result.stderr == ("cgcalc: error: --explain draws programs of numbers; this one has "
+                             "arrays (the tables and --json show them)\n")
+
+
+def test_graph_of_the_two_layer_network_shows_shapes_and_small_arrays(run):
+    program = "softmax_cross_entropy(affine(relu(affine(X, W1, b1)), W2, b2), t)"
+    vars_path = str(Path(__file__).resolve().parent.parent / "examples" / "two_layer.json")
+    dot = run("graph", program, "--vars", vars_path, "--format", "dot", "--precision", "4")
+    assert dot.exit_code == 0, dot.stderr
+    grads = json.loads(run(program, "--vars", vars_path, "--json").stdout)["gradients"]
+    b2 = ", ".join(f"{g:.4g}" for g in grads["b2"])
+    lines = [line.strip() for line in dot.stdout.splitlines()]
+    assert f'n6 -> n7 [label=<[-0.13, 0.15, 0.13]<BR/><FONT COLOR="#d62728">[{b2}]</FONT>>];' \
+        in lines
+    assert 'n0 -> n3 [label=<3×4 array<BR/><FONT COLOR="#d62728">3×4 array</FONT>>];' in lines
+    assert dot.stdout.count("[label=<affine>, shape=circle") == 2

@@ -17,7 +17,7 @@ from ..engine import Result, local_derivatives, written
 from ..expand import Expansion
 from ..ops import OPERANDS, Const, Neg, Var
 from .explain import derivatives
-from . import number
+from . import number, value_text
 
 #: Operators drawn as the book draws them; every other operation shows its symbol.
 _SHOWN = {"*": "×", "-": "−"}
@@ -69,16 +69,16 @@ class Picture:
                 self.kinds.append("operation")
                 self.texts.append("×(−1)" if op is Neg else _SHOWN.get(op.symbol, op.symbol))
             self.inputs.append(tuple(
-                Edge(i, node, number(values[i], precision),
-                     None if sent is None else number(sent[k], precision))
+                Edge(i, node, value_text(values[i], precision),
+                     None if sent is None or sent[k] is None else value_text(sent[k], precision))
                 for k, i in enumerate(ins)))
         #: names the program assigned to operation nodes
         self.names = {node: name for node, name in program.names.items()
                       if self.kinds[node] == "operation"}
         out = program.output
         self.output_name = program.names.get(out) or "value"
-        self.output = Edge(out, None, number(result.value, precision),
-                           number(result.grads[out], precision))
+        self.output = Edge(out, None, value_text(result.value, precision),
+                           value_text(result.grads[out], precision))
         #: each fused operation drawn as its primitive graph
         self.clusters = [Cluster(e.op.name, _title(e, values, precision), e.nodes)
                          for e in expansions if e.nodes]
@@ -112,6 +112,8 @@ def _title(expansion: Expansion, values: list[float], precision: int) -> tuple[s
     """``sigmoid(x) = 1/(1 + exp(-x))``, then what the fused node computes at this point."""
     op, names = expansion.op, list(OPERANDS[expansion.op.arity])
     xs = [values[i] for i in expansion.inputs]
+    if any(getattr(x, "ndim", 0) for x in xs):  # arrays: the definition alone
+        return (f"{written(op, names)} = {op.expansion}",)
     y = op.forward(*xs)
     fused = [f"∂y/∂{a} = {rule} = {number(d, precision)}" for a, rule, d in
              zip(names, derivatives(op, names, "y"), local_derivatives(op, y, xs) or ())]
