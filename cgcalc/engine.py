@@ -98,6 +98,7 @@ def evaluate(program: Program, bindings: Mapping[str, float] | None = None,
     program uses an array operation, :mod:`cgcalc.array_engine` runs both passes.
     """
     bindings = dict(bindings or {})
+    program = program.binding_constants(CONSTANTS.keys() & bindings.keys())
     if _arrays(program, bindings):
         from .array_engine import evaluate_arrays
 

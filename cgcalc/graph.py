@@ -8,6 +8,8 @@ per node keep a 300,000-node graph cheap to build and to walk.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from typing import Any, Callable
 
 from .ops import CONSTANTS, Const, Op, Var
@@ -72,12 +74,36 @@ class Program:
         return node
 
     def variable(self, name: str, pos: int) -> int:
-        """The one node of free variable ``name``, created at its first use."""
+        """The one node of free variable ``name``, created at its first use.
+
+        ``pi`` and ``e`` are constants unless bound, so nothing needs their gradient
+        here; :meth:`binding_constants` makes them variables for an evaluation that binds them.
+        """
         node = self.variables.get(name)
         if node is None:
-            node = self.variables[name] = self._leaf(Var, pos, True)
+            node = self.variables[name] = self._leaf(Var, pos, name not in CONSTANTS)
             self.names[node] = name
         return node
+
+    def binding_constants(self, names: Iterable[str]) -> Program:
+        """This program with the constants ``names`` (pi, e) bound as variables: they and
+        everything computed from them need gradients. A shallow copy, made once per set."""
+        names = frozenset(name for name in names if name in self.variables)
+        if not names:
+            return self
+        variants = self.__dict__.setdefault("_variants", {})
+        if names not in variants:
+            variant = copy.copy(self)
+            needs = variant.needs_grad = list(self.needs_grad)
+            for name in names:
+                needs[self.variables[name]] = True
+            for node, ins in enumerate(self.inputs):
+                if ins and not needs[node]:
+                    needs[node] = any(map(needs.__getitem__, ins))
+            variant.operations = [(node, f, self.ops[node].backward if needs[node] else None, a, b)
+                                  for node, f, _, a, b in self.operations]
+            variants[names] = variant
+        return variants[names]
 
     def _leaf(self, op: type[Op], pos: int, needs_grad: bool) -> int:
         self.ops.append(op)

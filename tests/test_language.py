@@ -149,3 +149,23 @@ def test_unknown_function_suggests_the_closest_name():
 def test_wrong_arity():
     with pytest.raises(cgcalc.UnknownNameError, match="log takes 1 argument, got 2"):
         cgcalc.parse("log(1, 2)")
+
+
+@pytest.mark.parametrize("text, bindings, value, gradients", [
+    ("x + sqrt(pi - pi)", {"x": 1}, 1.0, {"x": 1.0}),
+    ("w*(e - e)**0.5", {"w": 1}, 0.0, {"w": 0.0}),
+    ("x**(pi - pi + 2)", {"x": -3}, 9.0, {"x": -6.0}),
+])
+def test_unbound_constants_need_no_gradient(text, bindings, value, gradients):
+    """Parts made of pi and e alone are constants, as parts made of numbers are: nothing
+    asks for their derivative (found by a helper's SymPy oracle)."""
+    result = cgcalc.evaluate(cgcalc.parse(text), bindings)
+    assert (result.value, result.gradients) == (value, gradients)
+
+
+def test_bound_constants_are_variables_again():
+    program = cgcalc.parse("x + sqrt(pi - pi)")
+    with pytest.raises(cgcalc.EvaluationError, match="the derivative of sqrt"):
+        cgcalc.evaluate(program, {"x": 1, "pi": 3})
+    assert cgcalc.evaluate(program, {"x": 1}).gradients == {"x": 1.0}  # the program is unchanged
+    assert cgcalc.evaluate(cgcalc.parse("pi*e"), {"e": 2, "pi": 1}).gradients == {"pi": 2.0, "e": 1.0}
