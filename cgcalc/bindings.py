@@ -80,5 +80,5 @@ def load_json_bindings(text: str, origin: str) -> dict[str, float | list]:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise BindingError(f"{origin}: {name} is {json.dumps(value)}, not a number or array")
-        bindings[name] = float(value)
+        bindings[name] = value  # the engine makes it a float, and says if it is not finite
     return bindings

@@ -386,6 +386,7 @@ def batch_command(expression: _Expression, precision: int, input_path: str,
     NAME=VALUE bind constants shared by every row.
     """
     from . import batch
+    from .engine import as_float
 
     program, constants, _ = expression.program()
     for name, value in constants.items():
@@ -396,7 +397,7 @@ def batch_command(expression: _Expression, precision: int, input_path: str,
     fmt = input_format or {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix)
     with _open_input(input_path) as file, _progress(input_path, file) as progress:
         skipped = batch.run(program, batch.read(iter(file), names, fmt),
-                            {k: float(v) for k, v in constants.items()}, sys.stdout,
+                            {k: as_float(v) for k, v in constants.items()}, sys.stdout,
                             output=output, skip_bad=skip_bad,
                             report=lambda line: click.echo(line, err=True), progress=progress)
     if skipped:

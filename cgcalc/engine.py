@@ -139,14 +139,23 @@ def _wrt(program: Program, wrt: Iterable[str] | None, variables: list[str]) -> l
     return wrt
 
 
+def as_float(value: int | float) -> float:
+    """A number as a float; an int too large for one becomes an infinity (not finite, then)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def _number(name: str, value, program: Program, node: int) -> float:
     """A scalar binding as a float: a BindingError if not a number, an EvaluationError if not finite."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BindingError(f"{name} = {value!r} is not a number")
+    value = as_float(value)
     if not math.isfinite(value):
         raise EvaluationError(f"{name} is bound to {value}, not a finite number",
                               program.source, program.pos[node])
-    return float(value)
+    return value
 
 
 def _leaf_values(program: Program, bindings: dict[str, float], convert=_number):

@@ -145,6 +145,8 @@ ERRORS = [
      "integer exponent, and 0 a non-negative one)", "   ^"),
     (["(-8)**(1/3)"], 1, "evaluation error at 1:5: (-8) ** 0.3333333333 is undefined (a negative "
      "base needs an integer exponent, and 0 a non-negative one)", "      ^"),
+    (["x", "--vars", "-"], 1, "evaluation error at 1:1: x is bound to inf, not a finite number",
+     "  ^"),
     (["2*x", "x=nan"], 1, "evaluation error at 1:3: x is bound to nan, not a finite number",
      "    ^"),
     (["sqrt(x)", "x=0"], 1, "evaluation error at 1:1: the derivative of sqrt(0) is undefined "
@@ -156,7 +158,8 @@ ERRORS = [
 
 @pytest.mark.parametrize("args, code, message, caret", ERRORS, ids=[e[2][:40] for e in ERRORS])
 def test_every_error_kind(run, args, code, message, caret):
-    result = run(*args, input="{\"x\": }" if "--vars" in args else None)
+    stdin = {2: '{"x": }', 1: '{"x": 1' + "0" * 400 + "}"}
+    result = run(*args, input=stdin[code] if "--vars" in args else None)
     assert (result.exit_code, result.stdout) == (code, "")
     lines = result.stderr.splitlines()
     assert lines[0] == f"cgcalc: {message}"
