@@ -452,17 +452,23 @@ class Transpose(Op):
     backward = staticmethod(lambda dout, y, x: (_np().transpose(dout),))
 
 
-@register
-class Sum(Op):
-    name = symbol = "sum"
+class _Reduction(Op):
+    """sum, mean, max: over every element, or along one axis given as a constant."""
+
     arity = (1, 2)
-    rule = "every element gets the upstream gradient of its sum", ("1",)
     array_only = True
     params = "axis"
+    reduce: ClassVar[str]  #: the NumPy function
 
-    @staticmethod
-    def forward(x, axis=None):
-        return _np().sum(x, axis=None if axis is None else _axis(axis, x))
+    @classmethod
+    def forward(cls, x, axis=None):
+        return getattr(_np(), cls.reduce)(x, axis=None if axis is None else _axis(axis, x))
+
+
+@register
+class Sum(_Reduction):
+    name = symbol = reduce = "sum"
+    rule = "every element gets the upstream gradient of its sum", ("1",)
 
     @staticmethod
     def backward(dout, y, x, axis=None):
@@ -470,16 +476,9 @@ class Sum(Op):
 
 
 @register
-class Mean(Op):
-    name = symbol = "mean"
-    arity = (1, 2)
+class Mean(_Reduction):
+    name = symbol = reduce = "mean"
     rule = "every element gets the upstream gradient over the count", ("1/n",)
-    array_only = True
-    params = "axis"
-
-    @staticmethod
-    def forward(x, axis=None):
-        return _np().mean(x, axis=None if axis is None else _axis(axis, x))
 
     @staticmethod
     def backward(dout, y, x, axis=None):
@@ -488,18 +487,11 @@ class Mean(Op):
 
 
 @register
-class Max(Op):
+class Max(_Reduction):
     """The largest element; its gradient goes to the first arg-max alone."""
 
-    name = symbol = "max"
-    arity = (1, 2)
+    name = symbol = reduce = "max"
     rule = "the gradient goes to the arg-max alone", ("1 at the arg-max, else 0",)
-    array_only = True
-    params = "axis"
-
-    @staticmethod
-    def forward(x, axis=None):
-        return _np().max(x, axis=None if axis is None else _axis(axis, x))
 
     @staticmethod
     def backward(dout, y, x, axis=None):
