@@ -22,7 +22,8 @@ from functools import cache, cached_property
 
 import numpy as np
 
-from .engine import Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt
+from .engine import (Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt,
+                     written)
 from .errors import BindingError, EvaluationError
 from .graph import Program
 from .ops import Op, ShapeError
@@ -245,11 +246,8 @@ def _index(index) -> str:
 def _call(program: Program, node: int) -> str:
     """How a node is written, with its inputs' names: ``x @ W``, ``sum(h, 0)``."""
     op, ins = program.ops[node], program.inputs[node]
-    names = [f"{program.constants[i]:g}" if i in program.constants else _label(program, i)
-             for i in ins]
-    if op.symbol[0].isalpha():
-        return f"{op.symbol}({', '.join(names)})"
-    return f"-{names[0]}" if len(names) == 1 else f" {op.symbol} ".join(names)
+    return written(op, [f"{program.constants[i]:g}" if i in program.constants else _label(program, i)
+                        for i in ins])
 
 
 def _error(program: Program, node: int, message: str) -> EvaluationError:

@@ -73,16 +73,7 @@ class Result:
         gradient is the sum of what its uses sent it. None where the reverse pass does not
         go: leaves, and nodes that no variable reaches.
         """
-        p, values, grads = self.program, self.values, self.grads
-        sent: list[tuple[float, ...] | None] = []
-        for node, (op, ins) in enumerate(zip(p.ops, p.inputs)):
-            if not ins or not p.needs_grad[node]:
-                sent.append(None)
-            elif not grads[node]:
-                sent.append((0.0,) * len(ins))  # the reverse pass skips it: nothing flows
-            else:
-                sent.append(op.backward(grads[node], values[node], *[values[i] for i in ins]))
-        return sent
+        return [_sent(self.program, self.values, self.grads, node) for node in range(len(self.values))]
 
 
 def evaluate(program: Program, bindings: Mapping[str, float] | None = None,
@@ -230,26 +221,33 @@ def _backward(program: Program, values: list[float]) -> list[float]:
     except (ArithmeticError, ValueError) as error:
         raise _undefined(program, values, node, error, gradient=True) from None
     if not math.isfinite(sum(grads)):
-        _blame_nonfinite_gradient(program, values)
+        _blame_nonfinite_gradient(program, values, grads)
     return grads
 
 
-def _blame_nonfinite_gradient(program: Program, values: list[float]) -> None:
-    """Rerun the reverse pass slowly, step by step, to name the first step whose
-    contribution to something that needs a gradient is not finite.
+def _sent(program: Program, values: list[float], grads: list[float], node: int):
+    """What the reverse pass sends from ``node`` to each of its inputs: the upstream
+    gradient times each local derivative; None where the pass does not go."""
+    op, ins = program.ops[node], program.inputs[node]
+    if not ins or not program.needs_grad[node]:
+        return None
+    if not grads[node]:
+        return (0.0,) * len(ins)  # the reverse pass skips it: nothing flows
+    return op.backward(grads[node], values[node], *[values[i] for i in ins])
 
-    Only called when some gradient is not finite; finds nothing when the only
-    non-finite gradients belong to nodes no variable is upstream of (a constant
-    exponent, say), which is fine.
+
+def _blame_nonfinite_gradient(program: Program, values: list[float], grads: list[float]) -> None:
+    """Name the first step of the reverse pass whose contribution to something that
+    needs a gradient is not finite: walking downwards, the first such step still had a
+    finite upstream gradient, since everything above it sent finite numbers.
+
+    Finds nothing when the only non-finite gradients belong to nodes no variable is
+    upstream of (a constant exponent, say), which is fine.
     """
-    grads = [0.0] * len(values)
-    grads[program.output] = 1.0
     needs, inputs = program.needs_grad, program.inputs
-    for node, _, g, _, _ in reversed(program.operations):
-        if not grads[node] or g is None:
-            continue
-        ins = inputs[node]
-        for i, gi in zip(ins, g(grads[node], values[node], *[values[j] for j in ins])):
+    for node in range(len(values) - 1, -1, -1):
+        sent = _sent(program, values, grads, node)
+        for i, gi in zip(inputs[node], sent or ()):
             if needs[i] and not math.isfinite(gi):
                 what = f"the derivative of {_describe(program, values, node)}"
                 reason = "overflows" if math.isinf(gi) else "is undefined"
@@ -257,7 +255,6 @@ def _blame_nonfinite_gradient(program: Program, values: list[float]) -> None:
                 if op.domain and math.isnan(gi):
                     reason += f" ({op.domain})"
                 raise EvaluationError(f"{what} {reason}", program.source, program.pos[node])
-            grads[i] += gi
 
 
 def local_derivatives(op: type[Op], y: float, xs: list[float]) -> tuple[float, ...] | None:
