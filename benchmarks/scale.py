@@ -162,11 +162,13 @@ def stages(text: str, point: dict[str, float]) -> dict[str, float]:
     from cgcalc.parser import _parser
     from cgcalc.render.json_doc import write
 
-    lark, _ = _parser()
-    lexer = lark.parser.lexer.lexer  # the GrammarLexer that Lark was handed
+    from cgcalc._lark_parser import LexerState, TextSlice
+
+    parser, _ = _parser()
+    lexer = parser.parser.lexer  # the GrammarLexer that Lark was handed
     gc.collect()  # the teaching engine's reference cycles would otherwise be collected here
     t0 = time.perf_counter()
-    for _ in lexer.lex(text):
+    for _ in lexer.lex(LexerState(TextSlice.cast_from(text))):
         pass
     t1 = time.perf_counter()
     program = cgcalc.parse(text)

@@ -2,36 +2,24 @@
 
 No parse tree is built and nothing recurses, so 100,000 nested parentheses parse
 like any other input. ``grammars/cgcalc.lark`` is the one definition of the language;
-the :class:`GrammarLexer` handed to Lark is compiled from that grammar's own terminals.
+``_lark_parser.py`` is the parser Lark itself generates from it (its standalone tool,
+see ARCHITECTURE.md), so the tables ship inside the package: nothing is analysed at
+start-up and nothing is loaded from a cache. The :class:`GrammarLexer` handed to that
+parser is compiled from the grammar's own terminals.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 import threading
 from functools import cache
 
-from lark import Lark, Token
-from lark.exceptions import UnexpectedInput
-from lark.lexer import Lexer
-
+from . import _lark_parser as lark
+from ._lark_parser import Lexer, UnexpectedInput
 from .errors import ParseError, UnknownNameError
 from .graph import Program
 from .ops import FUNCTIONS, OPERATORS, Neg
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def grammar_path() -> str:
-    """The grammar inside an installed package, else the one in the source tree."""
-    for folder in (_HERE, os.path.dirname(_HERE)):
-        path = os.path.join(folder, "grammars", "cgcalc.lark")
-        if os.path.isfile(path):
-            return path
-    raise FileNotFoundError("cgcalc.lark is missing from the installation")
-
 
 class _Token:
     """What Lark's LALR loop needs of a token (``type``), at a third of ``lark.Token``'s cost."""
@@ -50,9 +38,13 @@ class GrammarLexer(Lexer):
 
     The ignored terminals (white space, comments) are matched as a prefix of each
     token rather than as tokens of their own, so the loop below runs once per token.
+    That prefix is an atomic group: a comment, once matched, is never given back to
+    be read as tokens (``# error`` at the very end must not lex as ``r``).
     Newlines inside parentheses pass as white space, as in Python, so a long
     expression may span lines without ending its statement.
     """
+
+    __future_interface__ = 2  # lex(lexer_state, parser_state): Lark's current interface
 
     def __init__(self, conf) -> None:
         by_name = {t.name: t for t in conf.terminals}
@@ -62,12 +54,13 @@ class GrammarLexer(Lexer):
             key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
         )
         tokens = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
-        self._finditer = re.compile(f"(?:{ignored})*(?:{tokens})").finditer
-        self._rest = re.compile(f"(?:{ignored})*").match
+        self._finditer = re.compile(f"(?>(?:{ignored})*)(?:{tokens})").finditer
+        self._rest = re.compile(f"(?>(?:{ignored})*)").match
         literal = {t.pattern.value: t.name for t in terminals if t.pattern.type == "str"}
         self._open, self._close = literal["("], literal[")"]
 
-    def lex(self, text: str):
+    def lex(self, lexer_state, parser_state=None):
+        text = lexer_state.text.text  # Lark hands over the whole text as a TextSlice
         opening, closing, token = self._open, self._close, _Token
         depth = pos = 0
         for match in self._finditer(text):
@@ -179,20 +172,14 @@ _lock = threading.Lock()
 
 
 @cache
-def _parser() -> tuple[Lark, Builder]:
-    """Lark compiled once per process; the grammar analysis is cached on disk."""
+def _parser() -> tuple[lark.Lark, Builder]:
+    """Lark's generated parser, loaded once per process, with our lexer and builder."""
     builder = Builder()
-    with open(grammar_path(), encoding="utf-8") as file:
-        grammar = file.read()
-    lark = Lark(
-        grammar,
-        parser="lalr",
-        lexer=GrammarLexer,
-        transformer=builder,
-        maybe_placeholders=False,
-        cache=True,
-    )
-    return lark, builder
+    data = lark.DATA
+    frontend = data["parser"]
+    data = {**data, "parser": {**frontend, "lexer_conf": {**frontend["lexer_conf"],
+                                                          "lexer_type": GrammarLexer}}}
+    return lark.Lark._load_from_dict(data, lark.MEMO, transformer=builder), builder
 
 
 def terminal_regex(name: str) -> str:
@@ -203,11 +190,11 @@ def terminal_regex(name: str) -> str:
 
 def parse(text: str) -> Program:
     """Parse a program into its graph (raises :class:`ParseError` or :class:`UnknownNameError`)."""
-    lark, builder = _parser()
+    parser, builder = _parser()
     with _lock:
         builder.begin(text)
         try:
-            return lark.parse(text)
+            return parser.parse(text)
         except UnexpectedInput as error:
             raise _syntax_error(error, text) from None
         finally:

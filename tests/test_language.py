@@ -3,6 +3,8 @@
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cgcalc
 
@@ -75,6 +77,33 @@ def test_statements_separators_and_comments():
     price = apple_price*tax; price  ;;
     """
     assert value(text, apple=100, apple_num=2, tax=1.1) == 220.00000000000003
+
+
+@pytest.mark.parametrize("text, bindings, expected", [
+    ("loss = (y - t)**2\n# squared error", {"y": 3, "t": 1}, 4.0),  # no newline after it
+    ("x*2 # times two", {"x": 3}, 6.0),
+    ("x*2 #", {"x": 3}, 6.0),
+    ("x*2\n# r", {"x": 3}, 6.0),  # a last comment ending in a name's letter
+    ("x*2 # 1 +", {"x": 3}, 6.0),
+    ("x*2 # *** ((", {"x": 3}, 6.0),
+    ("# first\nx*2 # second\n# third", {"x": 3}, 6.0),
+    ("x*2 # a comment\r\n", {"x": 3}, 6.0),
+])
+def test_a_comment_ends_at_a_newline_or_at_the_end_of_the_text(text, bindings, expected):
+    assert value(text, **bindings) == expected
+
+
+@pytest.mark.parametrize("text", ["# only a comment", "# one\n# two", "\n  # indented\n\n", "#"])
+def test_a_program_of_only_comments_is_empty(text):
+    with pytest.raises(cgcalc.ParseError, match="empty program"):
+        cgcalc.parse(text)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.text(alphabet=st.characters(blacklist_characters="\n\r"), max_size=30))
+def test_any_last_line_comment_changes_nothing(comment):
+    assert value(f"y = x*3\ny - 1 #{comment}", x=2) == 5.0
+    assert value(f"y = x*3\ny - 1\n#{comment}", x=2) == 5.0
 
 
 def test_value_is_the_last_statement():
