@@ -23,7 +23,7 @@ from functools import cache, cached_property
 import numpy as np
 
 from .engine import (Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt,
-                     written)
+                     blame, step_error, written)
 from .errors import BindingError, EvaluationError
 from .graph import Program
 from .ops import Op, ShapeError
@@ -50,7 +50,7 @@ class ArrayResult(Result):
                 if not ins or not program.needs_grad[node] or grads[node] is None:
                     sent.append(None)
                     continue
-                local = _kernels(op)[1](grads[node], values[node], *[values[i] for i in ins])
+                local = kernels(op)[1](grads[node], values[node], *[values[i] for i in ins])
                 sent.append(tuple(None if g is None else _plain(_unbroadcast(g, np.shape(values[i])))
                                   for g, i in zip(local, ins)))
         return sent
@@ -63,17 +63,20 @@ class ArrayResult(Result):
         return None if local is None else tuple(map(float, local))
 
 
-def evaluate_arrays(program: Program, bindings: dict, wrt: Iterable[str] | None = None) -> Result:
+def evaluate_arrays(program: Program, bindings: dict, wrt: list[str] | None = None,
+                    quiet: Iterable[str] = ()) -> Result:
     """Both passes with array values; see :func:`cgcalc.engine.evaluate`."""
-    values, variables, warnings = _leaf_values(program, bindings, _binding)
+    values, variables, warnings = _leaf_values(program, bindings, _binding, quiet)
     _forward(program, values)
     out = values[program.output]
     if np.ndim(out):
         warnings.append(f"the value is an array of shape {np.shape(out)}; the gradients are "
                         "those of the sum of its elements")
+    names = _wrt(program, wrt, variables)
     grads = _backward(program, values)
+    _check_gradients(program, values, grads, names)
     values = [_plain(v) for v in values]
-    return ArrayResult(program, values, grads, _wrt(program, wrt, variables), warnings)
+    return ArrayResult(program, values, grads, names, warnings)
 
 
 def forward_value(program: Program, bindings: dict):
@@ -140,7 +143,7 @@ def _count(n: int) -> str:
 
 
 @cache
-def _kernels(op: type[Op]):
+def kernels(op: type[Op]):
     """The forward and backward an operation uses on arrays."""
     forward = op.array_forward or (getattr(np, op.numpy) if op.numpy else op.forward)
     return forward, op.array_backward or op.backward
@@ -157,7 +160,11 @@ def evaluate_rows(program: Program, columns: dict[str, np.ndarray], count: int):
     values, bound, _ = _leaf_values(program, columns, lambda name, value, program, node: value)
     bad = np.zeros(count, dtype=bool)
     _forward(program, values, bad)
-    grads = _backward(program, values, bad)
+    grads = _backward(program, values)
+    for name in bound:
+        grad = grads[program.variables[name]]
+        if grad is not None:
+            bad |= ~np.isfinite(grad)
     value = np.broadcast_to(values[program.output], (count,))
     return value, {name: np.broadcast_to(grads[program.variables[name]], (count,))
                    for name in bound}, bad
@@ -172,7 +179,7 @@ def _forward(program: Program, values: list, bad: np.ndarray | None = None) -> N
                 continue
             args = [values[i] for i in ins]
             try:
-                y = _kernels(ops[node])[0](*args)
+                y = kernels(ops[node])[0](*args)
             except ShapeError as error:
                 raise _error(program, node, str(error)) from None
             except (ArithmeticError, ValueError) as error:
@@ -187,41 +194,77 @@ def _forward(program: Program, values: list, bad: np.ndarray | None = None) -> N
             values[node] = y
 
 
-def _backward(program: Program, values: list, bad: np.ndarray | None = None) -> list:
-    """The reverse pass; a non-finite gradient is an error, or with ``bad`` marks its rows."""
-    ops, inputs, needs = program.ops, program.inputs, program.needs_grad
+def _local_grads(program: Program, values: list, grads: list, node: int) -> tuple:
+    """What ``node`` sends each input, before summing over broadcast axes: the array rule,
+    with nothing sent where an element-wise operation's upstream gradient is 0 (as the
+    scalar pass skips such a node, so 0·sqrt(x) at 0 has gradient 0 in both)."""
+    op, ins, dout = program.ops[node], program.inputs[node], grads[node]
+    try:
+        local = kernels(op)[1](dout, values[node], *[values[i] for i in ins])
+    except (ArithmeticError, ValueError) as error:
+        raise _failure(program, values, node, error, gradient=True) from None
+    if op.array_only or np.all(dout != 0):
+        return local
+    return tuple(g if g is None or np.all(np.isfinite(g)) else np.where(dout == 0, 0.0, g)
+                 for g in local)
+
+
+def _backward(program: Program, values: list) -> list:
+    """The reverse pass. Infinite or undefined gradients flow on (a ReLU's mask may stop
+    them); :func:`_check_gradients` or the batch's row mask judge the ones that matter."""
+    inputs, needs = program.inputs, program.needs_grad
     grads: list = [None] * len(values)  # None: no gradient has reached the node yet
     out = program.output
     grads[out] = np.ones(np.shape(values[out])) if np.ndim(values[out]) else 1.0
     undefined: set[int] = set()  # nodes that reach a non-differentiable input
     with np.errstate(all="ignore"):
         for node in range(len(values) - 1, -1, -1):
-            ins, dout = inputs[node], grads[node]
-            if not ins or not needs[node] or dout is None:
+            ins = inputs[node]
+            if not ins or not needs[node] or grads[node] is None:
                 continue
             if node in undefined:
                 undefined.update(i for i in ins if needs[i])
                 continue
-            try:
-                local = _kernels(ops[node])[1](dout, values[node], *[values[i] for i in ins])
-            except (ArithmeticError, ValueError) as error:
-                raise _failure(program, values, node, error, gradient=True) from None
-            for i, g in zip(ins, local):
-                if g is None:  # an integer argument, or class indices
-                    if needs[i]:
-                        undefined.add(i)
+            for i, g in zip(ins, _local_grads(program, values, grads, node)):
+                if not needs[i]:
                     continue
-                if needs[i] and not np.all(finite := np.isfinite(g)):
-                    if bad is None:
-                        raise _nonfinite(program, values, node, np.shape(g), _first(~finite), g,
-                                         gradient=i)
-                    bad |= ~finite
+                if g is None:  # an integer argument, or class indices
+                    undefined.add(i)
+                    continue
                 g = _unbroadcast(g, np.shape(values[i]))
                 grads[i] = g if grads[i] is None else grads[i] + g
     grads = [_plain(np.zeros(np.shape(v)) if g is None else g) for g, v in zip(grads, values)]
     for node in undefined:  # not differentiable: None from here on
         grads[node] = None
     return grads
+
+
+def _check_gradients(program: Program, values: list, grads: list, names: list[str]) -> None:
+    """Every reported gradient must be finite everywhere; the first that is not is blamed
+    on the step of the reverse pass that made it, as in the scalar engine."""
+    for name in names:
+        node = program.variables[name]
+        grad = grads[node]
+        if grad is None or np.all(np.isfinite(grad)):
+            continue
+
+        def sent(use: int, k: int):
+            g = _local_grads(program, values, grads, use)[k]
+            return None if g is None else _unbroadcast(g, np.shape(values[program.inputs[use][k]]))
+
+        finite = lambda x: x is None or bool(np.all(np.isfinite(x)))  # noqa: E731
+        with np.errstate(all="ignore"):
+            step, k, _ = blame(program, node, sent, lambda use: finite(grads[use]), finite)
+            if step is None:
+                raise _error(program, node, "its gradient overflows: its uses together send "
+                             "more than the largest float")
+            g, i = _local_grads(program, values, grads, step)[k], program.inputs[step][k]
+            finite_elements = np.isfinite(g)
+            if finite_elements.all():  # each element finite; their sum over a broadcast is not
+                raise _error(program, step, f"the gradient reaching {_label(program, i)} overflows "
+                             "when summed over the axes it was broadcast along")
+            raise _nonfinite(program, values, step, np.shape(g), _first(~finite_elements), g,
+                             gradient=i)
 
 
 def _unbroadcast(grad, shape: tuple):
@@ -278,17 +321,19 @@ def _nonfinite(program: Program, values: list, node: int, shape: tuple, index: t
     or overflow exactly as in the scalar engine and so explain it the same way.
     """
     op, ins = program.ops[node], program.inputs[node]
-    where = f"{_call(program, node)} at {_index(index)}: " if index else ""
+    # an element is named only among several: a one-element array reads as its number
+    where = f"{_call(program, node)} at {_index(index)}: " if math.prod(shape) > 1 else ""
     bad = float(np.asarray(result)[index])
     if not op.array_only:
         element = {i: float(np.broadcast_to(values[i], shape)[index]) for i in ins}
         args = [element[i] for i in ins]
         try:
-            y = op.forward(*args)
-            if gradient is not None:
-                op.backward(1.0, y, *args)
+            element[node] = op.forward(*args)
+            if gradient is not None:  # the scalar engine's words for this element
+                error = step_error(program, element, node, bad)
+                return EvaluationError(where + error.message, program.source, program.pos[node])
         except (ArithmeticError, ValueError) as error:
-            undefined = _undefined(program, element, node, error, gradient is not None)
+            undefined = _undefined(program, element, node, error)
             return EvaluationError(where + undefined.message, program.source, program.pos[node])
         what = _describe(program, element, node)
     else:

@@ -82,22 +82,31 @@ def evaluate(program: Program, bindings: Mapping[str, float] | None = None,
 
     ``bindings`` maps each free variable to a number (``pi`` and ``e`` may be bound
     too, replacing the constants). ``wrt`` limits ``Result.gradients`` to those
-    variables. Raises :class:`UnknownNameError` for unbound variables,
-    :class:`EvaluationError` for a value or gradient that is not finite.
+    variables; asking for ``pi`` or ``e`` unbound differentiates with respect to the
+    constant at its value. Raises :class:`UnknownNameError` for unbound variables,
+    :class:`EvaluationError` for a value, or a reported gradient, that is not finite:
+    a gradient nobody asked for may be undefined, and where a ReLU's mask or a zero
+    upstream gradient stops it, an infinite or undefined gradient goes no further.
 
     A binding may be an array (nested lists or a NumPy array): then, or when the
     program uses an array operation, :mod:`cgcalc.array_engine` runs both passes.
     """
     bindings = dict(bindings or {})
+    wrt = None if wrt is None else list(dict.fromkeys(wrt))
+    implicit = {name: CONSTANTS[name] for name in wrt or ()
+                if name in CONSTANTS and name in program.variables and name not in bindings}
+    bindings.update(implicit)
     program = program.binding_constants(CONSTANTS.keys() & bindings.keys())
     if _arrays(program, bindings):
         from .array_engine import evaluate_arrays
 
-        return evaluate_arrays(program, bindings, wrt)
-    values, variables, warnings = _leaf_values(program, bindings)
+        return evaluate_arrays(program, bindings, wrt, implicit)
+    values, variables, warnings = _leaf_values(program, bindings, quiet=implicit)
     _forward(program, values)
+    names = _wrt(program, wrt, variables)
     grads = _backward(program, values)
-    return Result(program, values, grads, _wrt(program, wrt, variables), warnings)
+    _check_gradients(program, values, grads, names)
+    return Result(program, values, grads, names, warnings)
 
 
 def value(program: Program, bindings: Mapping[str, float] | None = None):
@@ -117,11 +126,10 @@ def _arrays(program: Program, bindings: dict) -> bool:
     return program.array_ops or not all(isinstance(v, (int, float)) for v in bindings.values())
 
 
-def _wrt(program: Program, wrt: Iterable[str] | None, variables: list[str]) -> list[str]:
+def _wrt(program: Program, wrt: list[str] | None, variables: list[str]) -> list[str]:
     """The variables ``Result.gradients`` reports: all bound ones, or those asked for."""
     if wrt is None:
         return variables
-    wrt = list(dict.fromkeys(wrt))
     unknown = [name for name in wrt if name not in program.variables]
     if unknown:
         raise UnknownNameError(
@@ -149,10 +157,12 @@ def _number(name: str, value, program: Program, node: int) -> float:
     return value
 
 
-def _leaf_values(program: Program, bindings: dict[str, float], convert=_number):
+def _leaf_values(program: Program, bindings: dict[str, float], convert=_number,
+                 quiet: Iterable[str] = ()):
     """Values of variables and literals; the variables that got bindings; warnings.
 
-    ``convert(name, value, program, node)`` checks a binding and returns its value.
+    ``convert(name, value, program, node)`` checks a binding and returns its value;
+    ``quiet`` names constants bound to their own value (by ``wrt``), which need no warning.
     """
     values = [0.0] * len(program)
     for node, value in program.constants.items():
@@ -160,11 +170,7 @@ def _leaf_values(program: Program, bindings: dict[str, float], convert=_number):
     source, pos = program.source, program.pos
     missing = [name for name in program.free_variables() if name not in bindings]
     if missing:
-        flags = " ".join(f"-v {name}=VALUE" for name in missing)
-        raise UnknownNameError(
-            f"unbound variable{'s' if len(missing) > 1 else ''} {', '.join(missing)}; bind "
-            f"{'them' if len(missing) > 1 else 'it'} with {flags}",
-            source, pos[program.variables[missing[0]]])
+        raise _unbound(program, missing)
     warnings, bound = [], []
     for name, node in program.variables.items():
         if name not in bindings:
@@ -172,13 +178,31 @@ def _leaf_values(program: Program, bindings: dict[str, float], convert=_number):
             continue
         values[node] = value = convert(name, bindings[name], program, node)
         bound.append(name)
-        if name in CONSTANTS:
+        if name in CONSTANTS and name not in quiet:
             shown = f"={value:g}" if isinstance(value, float) else " to an array"
             warnings.append(f"the binding {name}{shown} replaces the constant {name}")
     for name in bindings:
         if name not in program.variables:
             warnings.append(f"{name} is bound but the program does not use it as a variable")
     return values, bound, warnings
+
+
+_NAMED = 5  #: unbound variables named in the message; the rest are counted
+
+
+def _unbound(program: Program, missing: list[str]) -> UnknownNameError:
+    """The unbound variables, the first few by name, and how to bind them."""
+    shown = missing[:_NAMED]
+    names = ", ".join(shown)
+    if len(missing) > len(shown):
+        names += f" and {len(missing) - len(shown):,} more"
+    flags = " ".join(f"-v {name}=VALUE" for name in shown)
+    if len(missing) > len(shown):
+        flags += " ... or --vars FILE"
+    plural = len(missing) > 1
+    return UnknownNameError(
+        f"unbound variable{'s' if plural else ''} {names}; bind {'them' if plural else 'it'} "
+        f"with {flags}", program.source, program.pos[program.variables[missing[0]]])
 
 
 def _forward(program: Program, values: list[float]) -> None:
@@ -196,65 +220,137 @@ def _forward(program: Program, values: list[float]) -> None:
         if overflow is not None:
             raise _overflow(program, values, overflow) from None
         raise _undefined(program, values, node, error) from None
-    if not math.isfinite(sum(values)):
-        raise _overflow(program, values, _first_nonfinite(values, range(len(values))))
+    if not math.isfinite(sum(values)):  # fast; a sum of large finite values may overflow too
+        overflow = _first_nonfinite(values, range(len(values)))
+        if overflow is not None:
+            raise _overflow(program, values, overflow)
 
 
 def _backward(program: Program, values: list[float]) -> list[float]:
+    """d(output)/d(node) for every node. A rule that fails for Python floats (a division
+    by zero) gives IEEE infinities or NaNs instead, which flow on until a mask stops them;
+    whether a gradient that matters is not finite is :func:`_check_gradients`' question."""
     grads = [0.0] * len(values)
     grads[program.output] = 1.0
-    node = len(values)
-    try:
-        for node, _, g, a, b in reversed(program.operations):
-            dout = grads[node]
-            if not dout or g is None:
-                continue  # nothing flows back through this node, or nothing needs it
-            if b >= 0:
+    for node, _, g, a, b in reversed(program.operations):
+        dout = grads[node]
+        if not dout or g is None:
+            continue  # nothing flows back through this node, or nothing needs it
+        if b >= 0:
+            try:
                 da, db = g(dout, values[node], values[a], values[b])
-                grads[a] += da
-                grads[b] += db
-            elif b == -1:
+            except (ArithmeticError, ValueError):
+                da, db = _ieee_backward(program.ops[node], dout, values[node], [values[a], values[b]])
+            grads[a] += da
+            grads[b] += db
+        elif b == -1:
+            try:
                 grads[a] += g(dout, values[node], values[a])[0]
-            else:
-                for i, gi in zip(a, g(dout, values[node], *[values[i] for i in a])):
-                    grads[i] += gi
-    except (ArithmeticError, ValueError) as error:
-        raise _undefined(program, values, node, error, gradient=True) from None
-    if not math.isfinite(sum(grads)):
-        _blame_nonfinite_gradient(program, values, grads)
+            except (ArithmeticError, ValueError):
+                grads[a] += _ieee_backward(program.ops[node], dout, values[node], [values[a]])[0]
+        else:
+            for i, gi in zip(a, backward_rule(program.ops[node], dout, values[node],
+                                              [values[i] for i in a])):
+                grads[i] += gi
     return grads
+
+
+def backward_rule(op: type[Op], dout: float, y: float, xs: list[float]) -> tuple[float, ...]:
+    """``op.backward`` on floats, with IEEE infinities or NaNs where Python's raise."""
+    try:
+        return op.backward(dout, y, *xs)
+    except (ArithmeticError, ValueError):
+        return _ieee_backward(op, dout, y, xs)
+
+
+def _ieee_backward(op: type[Op], dout: float, y: float, xs: list[float]) -> tuple[float, ...]:
+    """The operation's array rule on NumPy scalars, which divide by zero as IEEE says (only
+    reached when the float rule raised, so a program of numbers rarely imports NumPy)."""
+    import numpy as np
+
+    from .array_engine import kernels
+
+    with np.errstate(all="ignore"):
+        local = kernels(op)[1](np.float64(dout), np.float64(y), *map(np.float64, xs))
+    return tuple(math.nan if g is None else float(g) for g in local)
 
 
 def _sent(program: Program, values: list[float], grads: list[float], node: int):
     """What the reverse pass sends from ``node`` to each of its inputs: the upstream
     gradient times each local derivative; None where the pass does not go."""
-    op, ins = program.ops[node], program.inputs[node]
+    ins = program.inputs[node]
     if not ins or not program.needs_grad[node]:
         return None
     if not grads[node]:
         return (0.0,) * len(ins)  # the reverse pass skips it: nothing flows
-    return op.backward(grads[node], values[node], *[values[i] for i in ins])
+    return backward_rule(program.ops[node], grads[node], values[node], [values[i] for i in ins])
 
 
-def _blame_nonfinite_gradient(program: Program, values: list[float], grads: list[float]) -> None:
-    """Name the first step of the reverse pass whose contribution to something that
-    needs a gradient is not finite: walking downwards, the first such step still had a
-    finite upstream gradient, since everything above it sent finite numbers.
+def _check_gradients(program: Program, values: list[float], grads: list[float],
+                     names: list[str]) -> None:
+    """Every reported gradient must be finite; the first that is not is blamed on the step
+    of the reverse pass that made it (see :func:`blame`)."""
+    for name in names:
+        node = program.variables[name]
+        if not math.isfinite(grads[node]):
+            step, _, sent = blame(program, node, lambda u, k: _sent(program, values, grads, u)[k],
+                                  lambda u: math.isfinite(grads[u]), math.isfinite)
+            raise _gradient_error(program, values, name, step, sent, grads[node])
 
-    Finds nothing when the only non-finite gradients belong to nodes no variable is
-    upstream of (a constant exponent, say), which is fine.
+
+def blame(program: Program, node: int, sent, finite_upstream,
+          finite) -> tuple[int | None, int, object]:
+    """The step of the reverse pass where ``node``'s non-finite gradient comes from.
+
+    Walks up from ``node`` along the uses that sent it something not finite; the first
+    use whose own upstream gradient was finite made it (its local derivative is infinite
+    or undefined, or the product overflowed). Returns that node, which of its inputs, and
+    what it sent there; or (None, -1, None) when every single use sent a finite value and
+    only their sum overflowed.
+    ``sent(use, k)`` is what ``use`` sent along its input ``k``; ``finite(x)`` says whether
+    every element of ``x`` is finite. A loop: ids only grow, nothing recurses.
     """
-    needs, inputs = program.needs_grad, program.inputs
-    for node in range(len(values) - 1, -1, -1):
-        sent = _sent(program, values, grads, node)
-        for i, gi in zip(inputs[node], sent or ()):
-            if needs[i] and not math.isfinite(gi):
-                what = f"the derivative of {_describe(program, values, node)}"
-                reason = "overflows" if math.isinf(gi) else "is undefined"
-                op = program.ops[node]
-                if op.domain and math.isnan(gi):
-                    reason += f" ({op.domain})"
-                raise EvaluationError(f"{what} {reason}", program.source, program.pos[node])
+    uses: dict[int, list[tuple[int, int]]] = {}
+    for use, ins in enumerate(program.inputs):
+        for k, i in enumerate(ins):
+            uses.setdefault(i, []).append((use, k))
+    while True:
+        for use, k in uses.get(node, ()):
+            if program.needs_grad[use] and not finite(contribution := sent(use, k)):
+                break
+        else:
+            return None, -1, None
+        if finite_upstream(use):
+            return use, k, contribution
+        node = use
+
+
+def _gradient_error(program: Program, values: list[float], name: str, step: int | None,
+                    sent: float, grad: float) -> EvaluationError:
+    """Words for a gradient of ``name`` that is not finite, made at ``step``."""
+    if step is None:
+        node = program.variables[name]
+        return EvaluationError(f"the gradient of {name} overflows to {grad}: its uses together "
+                               "send more than the largest float", program.source, program.pos[node])
+    return step_error(program, values, step, sent)
+
+
+def step_error(program: Program, values, step: int, sent: float) -> EvaluationError:
+    """A step of the reverse pass that sent ``sent``, not finite: undefined or an overflow,
+    as the operation's float rule says. ``values`` holds the step's value and its inputs'."""
+    op = program.ops[step]
+    try:
+        op.backward(1.0, values[step], *[values[i] for i in program.inputs[step]])
+        undefined = math.isnan(sent)
+    except OverflowError:
+        undefined = False
+    except (ArithmeticError, ValueError):
+        undefined = True
+    reason = "is undefined" if undefined else "overflows"
+    if undefined and op.domain:
+        reason += f" ({op.domain})"
+    return EvaluationError(f"the derivative of {_describe(program, values, step)} {reason}",
+                           program.source, program.pos[step])
 
 
 def local_derivatives(op: type[Op], y: float, xs: list[float]) -> tuple[float, ...] | None:

@@ -330,7 +330,8 @@ class Abs(Op):
         return (dout if x > 0.0 else -dout if x < 0.0 else 0.0,)
 
     numpy = "abs"
-    array_backward = staticmethod(lambda dout, y, x: (dout * _np().sign(x),))
+    array_backward = staticmethod(  # where x is 0 nothing passes, even an infinite dout
+        lambda dout, y, x: (_np().where(x > 0.0, dout, _np().where(x < 0.0, -dout, 0.0)),))
 
 
 # Arrays: reductions, shapes and the book's layers. Their rules take NumPy arrays (or
