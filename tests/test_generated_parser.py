@@ -141,3 +141,22 @@ def test_parsing_imports_neither_pickle_nor_lark():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT).stdout
     assert out == "[]\n"
+
+
+def test_parsing_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    import cgcalc
+
+    assert gc.isenabled()
+    cgcalc.parse("x*y")
+    assert gc.isenabled()
+    with pytest.raises(cgcalc.ParseError):
+        cgcalc.parse("x +")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        cgcalc.parse("x*y")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
