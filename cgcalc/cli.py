@@ -134,7 +134,34 @@ class ExpressionCommand(_PlainHelp, click.Command):
                 args[i] = _MARK + arg
                 break
             i += 1
-        return super().parse_args(ctx, args)
+        return super().parse_args(ctx, self._long_forms(args, options))
+
+    @staticmethod
+    def _long_forms(args: list[str], options: dict) -> list[str]:
+        """``-v x=1`` as ``--var x=1``, ``-vx=1`` as ``--var=x=1``: click tries every word
+        starting with one dash as a long option first, and the error it makes on the way
+        looks its message up with gettext, which imports ``locale`` (2 ms of each run)."""
+        longs = {name: next((o for o in param.opts if o.startswith("--")), None)
+                 for name, param in options.items() if len(name) == 2}
+        out, i = [], 0
+        while i < len(args):
+            arg = args[i]
+            out.append(arg)
+            i += 1
+            if arg == "--":
+                out.extend(args[i:])
+                break
+            param = options.get(arg)
+            if param is not None:
+                if longs.get(arg):
+                    out[-1] = longs[arg]
+                if not (param.is_flag or param.count) and i < len(args):
+                    out.append(args[i])  # the option's value, whatever it looks like
+                    i += 1
+            elif arg[:1] == "-" and arg[1:2] != "-" and longs.get(arg[:2]) and \
+                    not options[arg[:2]].is_flag:
+                out[-1] = f"{longs[arg[:2]]}={arg[2:]}"
+        return out
 
     @staticmethod
     def _is_option(arg: str, options: dict) -> bool:

@@ -1,0 +1,35 @@
+"""Start-up: what a scalar run imports. People run cgcalc once per line they type, so a
+run of numbers loads neither NumPy nor Rich (for JSON), nor Lark's grammar tools, nor the
+locale machinery that click's error messages pull in through gettext."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("numpy", "rich", "lark", "pickle", "locale")
+APPLE = ["(apple*apple_num + orange*orange_num)*tax", "-v", "apple=100", "-vapple_num=2",
+         "--var", "orange=150", "--var=orange_num=3", "tax=1.1"]
+
+
+def imported_by(argv: list[str]) -> tuple[list[str], str]:
+    code = (f"import sys\nfrom cgcalc.cli import main\nsys.argv = ['cgcalc', *{argv!r}]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    return run.stderr.strip().splitlines()[-1], run.stdout
+
+
+@pytest.mark.parametrize("extra", [["--json"], ["--json", "--wrt", "tax"]])
+def test_a_json_run_of_numbers_imports_nothing_heavy(extra):
+    modules, out = imported_by(APPLE + extra)
+    assert out.startswith('{"value": 715.0000000000001, ')
+    assert modules == "[]"
+
+
+def test_short_options_give_the_same_result_as_long_ones():
+    _, short = imported_by(["x*y", "-v", "x=2", "-vy=3", "--json"])
+    _, long = imported_by(["x*y", "--var", "x=2", "--var=y=3", "--json"])
+    assert short == long == '{"value": 6.0, "gradients": {"x": 3.0, "y": 2.0}}\n'
