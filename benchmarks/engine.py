@@ -31,7 +31,7 @@ def main() -> None:
         cgcalc.evaluate(program, point)
         times.append(time.perf_counter() - start)
     best, median = min(times), statistics.median(times)
-    print(f"program: {len(program):,} nodes ({len(program.operations):,} operations)")
+    print(f"program: {len(program):,} nodes ({len(program.op_ids):,} operations)")
     print(f"evaluate (forward + reverse): median {median:.3f} s, best {best:.3f} s "
           f"over {args.repeat} runs")
     print(f"throughput: {len(program) / median / 1e6:.2f} M nodes/s (goal >= 2)")

@@ -208,7 +208,7 @@ def _unbound(program: Program, missing: list[str]) -> UnknownNameError:
 def _forward(program: Program, values: list[float]) -> None:
     node = -1
     try:
-        for node, f, _, a, b in program.operations:
+        for node, f, a, b in zip(program.op_ids, program.forwards, program.first, program.second):
             if b >= 0:
                 values[node] = f(values[a], values[b])
             elif b == -1:
@@ -232,7 +232,8 @@ def _backward(program: Program, values: list[float]) -> list[float]:
     whether a gradient that matters is not finite is :func:`_check_gradients`' question."""
     grads = [0.0] * len(values)
     grads[program.output] = 1.0
-    for node, _, g, a, b in reversed(program.operations):
+    for node, g, a, b in zip(reversed(program.op_ids), reversed(program.backwards),
+                             reversed(program.first), reversed(program.second)):
         dout = grads[node]
         if not dout or g is None:
             continue  # nothing flows back through this node, or nothing needs it
