@@ -150,12 +150,10 @@ def _nodes_table(console: Console, result: Result, precision: int) -> None:
     rows = []
     label = program.label
     for node in result.nodes:
-        if not node.inputs or any(_is_array(values[i]) for i in (node.id, *node.inputs)):
+        if node.local is None:
             local = ""  # a leaf, or a node whose local derivative is a Jacobian
-        elif node.local is None:
-            local = "undefined"
         else:
-            local = ", ".join(number(d, precision) for d in node.local)
+            local = ", ".join("undefined" if d is None else number(d, precision) for d in node.local)
         rows.append([str(node.id), node.name or "", node.op, ", ".join(map(label, node.inputs)),
                      shape(node.value), node.value, local, node.grad])
     if not arrays:
