@@ -59,7 +59,7 @@ def test_nodes_table_names_the_books_nodes(run):
                  "apple=100", "apple_num=2", "tax=1.1", "--nodes")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[7:] == [
-        "nodes in forward order                                           ",
+        "nodes in forward order",
         "id  name         op   inputs            value   local ∂  gradient",
         " 0  apple        var                      100                 2.2",
         " 1  apple_num    var                        2                 110",
