@@ -121,24 +121,45 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
     result = check.result
     _print_value(console, node_names(result.program, precision)[result.program.output],
                  result.value, precision)
-    columns = [("variable", "left"), ("shape", "left"), ("max abs diff", "right"),
+    columns = [("variable", "left"), ("shape", "left"), ("h", "right"), ("max abs diff", "right"),
                ("max rel diff", "right"), ("check", "left")]
     rows = []
     for v in check.variables:
         verdict = (Text("pass", "green") if v.passed else Text("FAIL", "red")) \
             if v.passed is not None else "skipped: not differentiable"
-        diffs = ["", ""] if v.max_abs is None else [f"{v.max_abs:.2g}", f"{v.max_rel:.2g}"]
-        rows.append([v.name, str(v.shape) if v.shape else "scalar", *diffs, verdict])
+        numbers = ["", "", ""] if v.max_abs is None else [
+            f"{v.step:.2g}", f"{v.max_abs:.2g}", f"{v.max_rel:.2g}"]
+        rows.append([v.name, str(v.shape) if v.shape else "scalar", *numbers, verdict])
     console.print()
     _print_table(console, columns, rows, precision)
+    notes = _edge_notes(check)
+    if notes:
+        console.print("\n".join(notes), soft_wrap=True)
     console.print()
     _print_table(console, [("", "left"), ("", "left"), ("", "right")], [
         ["backpropagation", "1 forward and 1 backward pass", _duration(check.backprop_seconds)],
-        ["central differences", f"{check.forward_passes} forward passes, h = {check.step:g}",
-         _duration(check.numerical_seconds)]], precision, header=False)
+        ["central differences", f"{check.forward_passes} forward passes, "
+         f"h = {check.step:g} × max(1, |x|)", _duration(check.numerical_seconds)]],
+        precision, header=False)
     console.print()
     verdict = "[green]passed[/]" if check.passed else "[red]failed[/]"
     console.print(f"{verdict}: tolerance {check.tol:g} (absolute, relative above 1)", soft_wrap=True)
+
+
+def _edge_notes(check: GradientCheck) -> list[str]:
+    """Where the differences were not central over h: near or at an edge of the domain."""
+    notes = []
+    for v in check.variables:
+        who = v.name if not v.shape else f"{v.name}: {{}} of its elements"
+        if v.near_edge:
+            who_is = f"{v.name} is" if not v.shape else f"{who.format(v.near_edge)} are"
+            notes.append(f"{who_is} nearer than h to an edge of the domain: there "
+                         f"h = {check.step:g} × the distance to it")
+        if v.one_sided:
+            who_is = f"{v.name} is" if not v.shape else f"{who.format(v.one_sided)} are"
+            notes.append(f"{who_is} at an edge of the domain: one-sided differences of second "
+                         "order, from the side inside it")
+    return notes
 
 
 def _print_value(console: Console, name: str, value, precision: int) -> None:
