@@ -6,7 +6,7 @@ which is why backpropagation exists; comparing the two catches a wrong backward 
 An array-valued program is checked as the sum of its elements, as it is differentiated.
 
 The step is relative, ``h = step * max(1, |x|)``: a fixed h is lost in the rounding of a
-large x (at x = 1e20, x + 1e-4 is x, and x**3 at 1e8 is rounded by more than its change).
+large x (at x = 1e20, x + 1e-4 is x; at 1e8 the rounding of x**3 spoils its change).
 But sin and exp vary on a scale of 1 whatever x is: at |x| > 1, where that estimate is
 out of tolerance, a second one with ``h = step`` is made and the closer one kept (a wrong
 backward rule is far from both). Where x - h or x + h is outside the program's

@@ -7,6 +7,10 @@ summarised with "..." beyond; a shape column appears when there are arrays.
 Without ``--nodes`` a long variables table is summarised. Rich draws tables of up
 to ``RICH_ROWS`` rows; longer ones (a 300,000-node graph) are written as plain
 aligned columns, because Rich needs about 0.4 ms a row.
+
+No digit is ever cut off: a table too wide for the terminal is printed with each row
+stacked as ``column  value`` lines, and output that is not a terminal has no width
+limit (nothing there wraps). No line ends in spaces.
 """
 
 from __future__ import annotations
@@ -150,15 +154,14 @@ def _edge_notes(check: GradientCheck) -> list[str]:
     """Where the differences were not central over h: near or at an edge of the domain."""
     notes = []
     for v in check.variables:
-        who = v.name if not v.shape else f"{v.name}: {{}} of its elements"
-        if v.near_edge:
-            who_is = f"{v.name} is" if not v.shape else f"{who.format(v.near_edge)} are"
-            notes.append(f"{who_is} nearer than h to an edge of the domain: there "
-                         f"h = {check.step:g} × the distance to it")
-        if v.one_sided:
-            who_is = f"{v.name} is" if not v.shape else f"{who.format(v.one_sided)} are"
-            notes.append(f"{who_is} at an edge of the domain: one-sided differences of second "
-                         "order, from the side inside it")
+        for count, what in (
+                (v.near_edge, f"nearer than h to an edge of the domain: there h = {check.step:g} "
+                              "× the distance to it"),
+                (v.one_sided, "at an edge of the domain: one-sided differences of second order, "
+                              "from the side inside it")):
+            if count:
+                who = f"{v.name}: {count} of its elements are" if v.shape else f"{v.name} is"
+                notes.append(f"{who} {what}")
     return notes
 
 
