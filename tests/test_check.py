@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import cgcalc
 from cgcalc.check import gradient_check
@@ -132,3 +133,13 @@ def test_a_point_with_no_side_inside_the_domain_is_named(run):
         "cgcalc: evaluation error at 1:7: no difference quotient for x = 0, the program is not "
         "defined on either side of it: at x = 0.0001, (-1e-08) ** 1.5 is undefined (a negative "
         "base needs an integer exponent, and 0 a non-negative one)")
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.sampled_from(["x**3", "x*x - 3*x", "sin(x)", "cos(x)*x", "sqrt(x*x + 1)", "x/(1 + x*x)",
+                        "tanh(x/1000)*x", "log(1 + x*x)"]),
+       st.floats(-1e12, 1e12, allow_nan=False))
+def test_smooth_programs_pass_at_any_scale(text, x):
+    """A right backward rule passes wherever x is, from 0 to 1e12 (none of these has an edge)."""
+    (v,) = gradient_check(cgcalc.parse(text), {"x": x}).variables
+    assert v.passed, (text, x, v)
