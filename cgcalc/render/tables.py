@@ -38,8 +38,7 @@ VARIABLES_SHOWN = 40  #: variables listed without --nodes before the table is su
 RICH_ROWS = 2000  #: longer tables are plain columns
 UNLIMITED = 1 << 20  #: the width of a console that is not a terminal: nothing there wraps
 
-_STYLE_CODE = re.compile(r"\x1b\[[0-9;]*m")
-#: spaces (and the style codes among them) that end a line
+#: spaces (and the style codes among them, which hold no space) that end a line
 _TRAILING_SPACES = re.compile(r"(?:\x1b\[[0-9;]*m| )+$", re.M)
 
 
@@ -113,7 +112,7 @@ def buffered(draw: Callable[[Console], None]) -> None:
     draw(Console(file=buffer, force_terminal=terminal, color_system=real.color_system,
                  width=real.width if terminal else UNLIMITED, no_color=real.no_color,
                  highlight=False))
-    text = _TRAILING_SPACES.sub(lambda m: "".join(_STYLE_CODE.findall(m[0])), buffer.getvalue())
+    text = _TRAILING_SPACES.sub(lambda m: m[0].replace(" ", ""), buffer.getvalue())
     for start in range(0, len(text), 1 << 16):  # pieces, so that a closed pipe is noticed
         sys.stdout.write(text[start:start + (1 << 16)])
 
