@@ -39,7 +39,7 @@ RICH_ROWS = 2000  #: longer tables are plain columns
 UNLIMITED = 1 << 20  #: the width of a console that is not a terminal: nothing there wraps
 
 #: spaces (and the style codes among them, which hold no space) that end a line
-_TRAILING_SPACES = re.compile(r"(?:\x1b\[[0-9;]*m| )+$", re.M)
+_TRAILING_SPACES = re.compile(r"(?:\x1b\[[0-9;]*m| )+$")
 
 
 def cell(value, precision: int, width: int = 80, prefix: str = "") -> str:
@@ -112,9 +112,17 @@ def buffered(draw: Callable[[Console], None]) -> None:
     draw(Console(file=buffer, force_terminal=terminal, color_system=real.color_system,
                  width=real.width if terminal else UNLIMITED, no_color=real.no_color,
                  highlight=False))
-    text = _TRAILING_SPACES.sub(lambda m: m[0].replace(" ", ""), buffer.getvalue())
+    text = "\n".join(map(_without_trailing_spaces, buffer.getvalue().split("\n")))
     for start in range(0, len(text), 1 << 16):  # pieces, so that a closed pipe is noticed
         sys.stdout.write(text[start:start + (1 << 16)])
+
+
+def _without_trailing_spaces(line: str) -> str:
+    """The line without the spaces that end it, keeping the style codes among them (a
+    pattern only where a code may end the line: it is slow on 100,000 lines)."""
+    if not line.endswith("m"):
+        return line.rstrip(" ")
+    return _TRAILING_SPACES.sub(lambda m: m[0].replace(" ", ""), line)
 
 
 def render_check(check: GradientCheck, precision: int = 10, console: Console | None = None) -> None:
@@ -178,7 +186,7 @@ def _duration(seconds: float) -> str:
 
 
 def _nodes_table(console: Console, result: Result, names: list[str], precision: int) -> None:
-    """Every node; a name the program did not give is dim (a number is not repeated)."""
+    """Every node, by the names of ``names`` (a number's name is its value: not repeated)."""
     values = result.values
     arrays = any(map(_is_array, values))
     columns = [("id", "right"), ("name", "left"), ("op", "left"), ("inputs", "left"),
@@ -189,10 +197,7 @@ def _nodes_table(console: Console, result: Result, names: list[str], precision: 
             local = ""  # a leaf, or a node whose local derivative is a Jacobian
         else:
             local = ", ".join("undefined" if d is None else number(d, precision) for d in node.local)
-        if node.name is not None:
-            name = names[node.id]
-        else:
-            name = "" if node.op == "const" else Text(names[node.id], style="dim")
+        name = "" if node.op == "const" and node.name is None else names[node.id]
         rows.append([str(node.id), name, node.op, ", ".join(names[i] for i in node.inputs),
                      shape(node.value), node.value, local, node.grad])
     if not arrays:
@@ -279,8 +284,9 @@ def _wrap(text: Text, width: int) -> list[Text]:
 def _plain_table(console: Console, columns: list[tuple[str, str]], rows: list[list],
                  precision: int, title: str | None) -> None:
     """Aligned columns written straight to the console's file, in chunks."""
-    cells = [[_plain(item) if _is_text(item) else cell(item, precision, 10**6).replace("\n", " ")
-              for item in row] for row in rows]
+    texts = {k for k, item in enumerate(rows[0]) if _is_text(item)}
+    cells = [[_plain(item) if k in texts else cell(item, precision, 10**6).replace("\n", " ")
+              for k, item in enumerate(row)] for row in rows]
     headers = [column for column, _ in columns]
     widths = [max(len(header), *(len(row[k]) for row in cells)) for k, header in enumerate(headers)]
     sides = [justify for _, justify in columns]
