@@ -3,7 +3,7 @@
 import pytest
 
 import cgcalc
-from cgcalc.render.names import node_names
+from cgcalc.render.names import NodeNames
 
 
 @pytest.mark.parametrize("text, names", [
@@ -16,7 +16,8 @@ from cgcalc.render.names import node_names
     ("7", ["value"]),
 ])
 def test_node_names(text, names):
-    assert node_names(cgcalc.parse(text)) == names
+    program = cgcalc.parse(text)
+    assert [NodeNames(program)[node] for node in range(len(program))] == names
 
 
 def test_nodes_table_names_versions_and_unnamed_nodes(run):

@@ -18,7 +18,7 @@ import re
 from ..engine import Result, written
 from ..ops import OPERANDS, Const, Op
 from . import number
-from .names import node_names
+from .names import NodeNames
 
 #: a local derivative that reads as one factor without parentheses: tax, 1/x, cos(x)
 _PLAIN = re.compile(r"[\w.∂/]+(\([^()]*\))?")
@@ -37,7 +37,7 @@ def explain(result: Result, precision: int = 10) -> list[str]:
     program, values, grads = result.program, result.values, result.grads
     ops, inputs, needs, sent = program.ops, program.inputs, program.needs_grad, result.edge_grads
     out = program.output
-    names = node_names(program, precision)
+    names = NodeNames(program, precision)
     top = names[out]
 
     def name(node: int) -> str:

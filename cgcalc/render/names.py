@@ -22,26 +22,43 @@ def subscript(text: str, n: int) -> str:
     return text + str(n).translate(_SUBSCRIPT)
 
 
-def node_names(program: Program, precision: int = 10) -> list[str]:
-    """The name of every node, by id (numbers rounded to ``precision`` digits)."""
-    uses: dict[str, int] = {}
-    for name in program.names.values():
-        uses[name] = uses.get(name, 0) + 1
-    versions: dict[str, int] = {}  # versions of each reused name numbered so far
-    unnamed: dict[str, int] = {}  # unnamed nodes of each operation numbered so far
-    names = []
-    for node, op in enumerate(program.ops):
-        name = program.names.get(node)
-        if name is not None and (uses[name] == 1 or op is Var):
-            names.append(name)
-        elif name is not None:
-            versions[name] = versions.get(name, 0) + 1
-            names.append(subscript(name, versions[name]))
-        elif node == program.output and "value" not in uses:
-            names.append("value")
-        elif op is Const:
-            names.append(number(program.constants[node], precision))
-        else:
-            unnamed[op.name] = unnamed.get(op.name, 0) + 1
-            names.append(subscript(op.name, unnamed[op.name]))
-    return names
+class NodeNames:
+    """``names[node]``: the name of a node. The program's own names are worked out at
+    once (from its few named nodes); the numbered names of unnamed operations, which
+    take a walk over every node, only when one is first asked for."""
+
+    def __init__(self, program: Program, precision: int = 10) -> None:
+        self.program, self.precision = program, precision
+        by_name: dict[str, list[int]] = {}
+        for node in sorted(program.names):
+            by_name.setdefault(program.names[node], []).append(node)
+        self.named: dict[int, str] = {}
+        for name, nodes in by_name.items():
+            first = 0 if program.ops[nodes[0]] is Var else 1  # a variable is version 0: x
+            for n, node in enumerate(nodes, first):
+                self.named[node] = name if len(nodes) == 1 or n == 0 else subscript(name, n)
+        self.value_free = "value" not in by_name  #: may the unnamed output be called "value"?
+        self._generated: dict[int, str] | None = None
+
+    def __getitem__(self, node: int) -> str:
+        program = self.program
+        name = self.named.get(node)
+        if name is not None:
+            return name
+        if node == program.output and self.value_free:
+            return "value"
+        if program.ops[node] is Const:
+            return number(program.constants[node], self.precision)
+        if self._generated is None:
+            self._generated = self._number_unnamed()
+        return self._generated[node]
+
+    def _number_unnamed(self) -> dict[int, str]:
+        """``mul₁``, ``mul₂``...: every unnamed operation node, numbered per operation."""
+        program, counts, generated = self.program, {}, {}
+        value = program.output if self.value_free else -1
+        for node, (op, ins) in enumerate(zip(program.ops, program.inputs)):
+            if ins and node not in self.named and node != value:
+                counts[op.name] = n = counts.get(op.name, 0) + 1
+                generated[node] = subscript(op.name, n)
+        return generated

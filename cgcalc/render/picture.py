@@ -18,7 +18,7 @@ from ..expand import Expansion
 from ..ops import OPERANDS, Const, Neg, Var
 from .explain import derivatives
 from . import number, value_text
-from .names import node_names
+from .names import NodeNames
 
 #: Operators drawn as the book draws them; every other operation shows its symbol.
 _SHOWN = {"*": "×", "-": "−"}
@@ -73,7 +73,7 @@ class Picture:
                 Edge(i, node, value_text(values[i], precision),
                      None if sent is None or sent[k] is None else value_text(sent[k], precision))
                 for k, i in enumerate(ins)))
-        names = node_names(program, precision)
+        names = NodeNames(program, precision)
         #: names the program assigned to operation nodes (x₁ for a name assigned again)
         self.names = {node: names[node] for node in program.names
                       if self.kinds[node] == "operation"}

@@ -28,7 +28,7 @@ from rich.text import Text
 
 from ..engine import Result
 from . import number
-from .names import node_names
+from .names import NodeNames
 
 if TYPE_CHECKING:
     from ..check import GradientCheck
@@ -75,7 +75,7 @@ def render(result: Result, precision: int = 10, nodes: bool = False,
     if console is None:
         return buffered(lambda console: render(result, precision, nodes, console))
     program = result.program
-    called = node_names(program, precision)
+    called = NodeNames(program, precision)
     out = called[program.output]
     _print_value(console, out, result.value, precision)
     names = list(result.gradients)
@@ -130,7 +130,7 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
     if console is None:
         return buffered(lambda console: render_check(check, precision, console))
     result = check.result
-    _print_value(console, node_names(result.program, precision)[result.program.output],
+    _print_value(console, NodeNames(result.program, precision)[result.program.output],
                  result.value, precision)
     columns = [("variable", "left"), ("shape", "left"), ("h", "right"), ("max abs diff", "right"),
                ("max rel diff", "right"), ("check", "left")]
@@ -185,7 +185,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
 
-def _nodes_table(console: Console, result: Result, names: list[str], precision: int) -> None:
+def _nodes_table(console: Console, result: Result, names: NodeNames, precision: int) -> None:
     """Every node, by the names of ``names`` (a number's name is its value: not repeated)."""
     values = result.values
     arrays = any(map(_is_array, values))
