@@ -55,12 +55,11 @@ class ArrayResult(Result):
                                   for g, i in zip(local, ins)))
         return sent
 
-    def _local(self, op: type[Op], y, xs: list) -> tuple[float, ...] | None:
+    def _local(self, op: type[Op], y, xs: list) -> tuple[float | None, ...] | None:
         """d(node)/d(input) for scalar nodes; an array node's is a Jacobian, not shown (None)."""
         if np.ndim(y) or any(map(np.ndim, xs)):
             return None
-        local = _local(op, y, xs)
-        return None if local is None else tuple(map(float, local))
+        return tuple(None if d is None else float(d) for d in _local(op, y, xs))
 
 
 def evaluate_arrays(program: Program, bindings: dict, wrt: list[str] | None = None,

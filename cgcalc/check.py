@@ -4,6 +4,16 @@ Backpropagation gives every gradient from one forward and one backward pass. Cen
 differences need two forward passes per input element, ``(f(x + h) - f(x - h)) / 2h``,
 which is why backpropagation exists; comparing the two catches a wrong backward rule.
 An array-valued program is checked as the sum of its elements, as it is differentiated.
+
+The step is relative, ``h = step * max(1, |x|)``: a fixed h is lost in the rounding of a
+large x (at x = 1e20, x + 1e-4 is x; at 1e8 the rounding of x**3 spoils its change).
+But sin and exp vary on a scale of 1 whatever x is: at |x| > 1, where that estimate is
+out of tolerance, a second one with ``h = step`` is made and the closer one kept (a wrong
+backward rule is far from both). Where x - h or x + h is outside the program's
+domain (sqrt(x) at 1e-5), x is nearer than h to its edge, and differences over h would
+feel it: the distance to the edge is found to within a factor of 10 and the step made
+``step`` times that. At the edge itself, one-sided second-order differences are taken
+from the side that is inside.
 """
 
 from __future__ import annotations
@@ -13,8 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .engine import Result, evaluate, value
-from .errors import EvaluationError
+from .errors import CgcalcError, EvaluationError
 from .graph import Program
+
+EDGE_SEARCH = 12  #: near an edge of the domain, h / 10**k is tried for k up to this
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,9 @@ class VariableCheck:
     max_abs: float | None  #: largest |numerical - backprop|; None: not differentiable
     max_rel: float | None  #: largest |numerical - backprop| / max(|numerical|, |backprop|)
     passed: bool | None  #: every element within the tolerance; None: skipped
+    step: float | None = None  #: the largest h used for its elements; None: skipped
+    near_edge: int = 0  #: elements near an edge of the domain, differenced with a smaller h
+    one_sided: int = 0  #: elements at an edge, differenced from one side
 
 
 @dataclass(frozen=True)
@@ -36,7 +51,7 @@ class GradientCheck:
     numerical_seconds: float  #: every central difference
     forward_passes: int  #: how many the central differences took
     tol: float
-    step: float
+    step: float  #: relative: h = step * max(1, |x|)
 
     @property
     def passed(self) -> bool:
@@ -45,7 +60,7 @@ class GradientCheck:
 
 def gradient_check(program: Program, bindings: Mapping, tol: float = 1e-6, step: float = 1e-4,
                    wrt: Iterable[str] | None = None) -> GradientCheck:
-    """Compare backpropagation with central differences of step ``step`` for every variable.
+    """Compare backpropagation with differences of relative step ``step`` for every variable.
 
     An element passes when |numerical - backprop| <= tol * max(1, |numerical|, |backprop|):
     an absolute tolerance for small gradients, a relative one for large.
@@ -62,45 +77,98 @@ def gradient_check(program: Program, bindings: Mapping, tol: float = 1e-6, step:
         if grad is None:
             checks.append(VariableCheck(name, shape, None, None, None))
             continue
-        numerical = _central_differences(program, bindings, name, point, step)
-        passes += 2 * len(numerical)
+        differences = _Differences(program, bindings, name, point, _total(result.value))
         backprop = grad.ravel().tolist() if shape else [grad]
+        numerical = []
+        for k, b in enumerate(backprop):
+            x = float(differences.flat[k])
+            estimate = differences.derivative(k, step * max(1.0, abs(x)), step)
+            if not _within(estimate[0], b, tol) and abs(x) > 1.0 and x + step != x != x - step:
+                second = differences.derivative(k, step, step)
+                estimate = min(estimate, second, key=lambda e: abs(e[0] - b))
+            numerical.append(estimate)
+        passes += differences.passes
         worst_abs = worst_rel = 0.0
         passed = True
-        for n, b in zip(numerical, backprop):
+        for (n, _, _), b in zip(numerical, backprop):
             diff, scale = abs(n - b), max(abs(n), abs(b))
             worst_abs = max(worst_abs, diff)
             worst_rel = max(worst_rel, diff / scale if scale else 0.0)
-            passed = passed and diff <= tol * max(1.0, scale)
-        checks.append(VariableCheck(name, shape, worst_abs, worst_rel, passed))
+            passed = passed and _within(n, b, tol)
+        hows = [how for _, _, how in numerical]
+        checks.append(VariableCheck(name, shape, worst_abs, worst_rel, passed,
+                                    max(h for _, h, _ in numerical), hows.count("near edge"),
+                                    hows.count("one-sided")))
     return GradientCheck(result, checks, backprop_seconds, time.perf_counter() - start, passes,
                          tol, step)
 
 
-def _central_differences(program: Program, bindings: Mapping, name: str, point,
-                         step: float) -> list[float]:
-    """d value / d name, element by element in C order, from two forward passes each."""
-    bindings = dict(bindings)
-    array = getattr(point, "ndim", 0)
-    if array:
-        point = point.copy()  # perturbed in place, one element at a time
-    flat = point.reshape(-1) if array else [point]
-    numerical = []
-    for k in range(len(flat)):
-        x = float(flat[k])
-        sides = []
-        for shifted in (x + step, x - step):
-            flat[k] = shifted
-            bindings[name] = point if array else shifted
+class _Differences:
+    """Difference quotients of the program's value by one variable, element by element."""
+
+    def __init__(self, program: Program, bindings: Mapping, name: str, point, at_point: float):
+        self.program, self.bindings, self.name = program, dict(bindings), name
+        self.array = bool(getattr(point, "ndim", 0))
+        self.point = point.copy() if self.array else point  # perturbed in place, one element at a time
+        self.flat = self.point.reshape(-1) if self.array else [point]
+        self.size = len(self.flat)
+        self.at_point = at_point  #: the value at the point itself, f(x)
+        self.passes = 0  #: forward passes so far
+
+    def derivative(self, k: int, h: float, step: float) -> tuple[float, float, str]:
+        """d value / d element ``k`` from differences over ``h`` (near an edge of the
+        domain, over ``step`` times the distance to it): the estimate, the h it used, and
+        how ("central", "near edge" or "one-sided")."""
+        x = float(self.flat[k])
+        where = self.name + ("".join(f"[{i}]" for i in _unravel(k, self.point)) if self.array else "")
+        if x + h == x or x - h == x:
+            raise CgcalcError(f"the step {step:g} is too small for {where} = {x:.10g}: x + h and "
+                              "x - h round to x (a step of 1e-15 or more always moves x)")
+        first_error: list[tuple[float, EvaluationError]] = []
+
+        def f(shifted: float) -> float | None:
+            """The value with the element at ``shifted``; None outside the domain."""
+            self.passes += 1
+            self.flat[k] = shifted
+            self.bindings[self.name] = self.point if self.array else shifted
             try:
-                sides.append(_total(value(program, bindings)))
+                return _total(value(self.program, self.bindings))
             except EvaluationError as error:
-                where = "".join(f"[{i}]" for i in _unravel(k, point)) if array else ""
-                raise EvaluationError(f"central difference at {name}{where} = {shifted:.10g}: "
-                                      f"{error.message}", error.source, error.pos) from None
-        flat[k] = x
-        numerical.append((sides[0] - sides[1]) / ((x + step) - (x - step)))
-    return numerical
+                first_error.append((shifted, error))
+                return None
+            finally:
+                self.flat[k] = x
+
+        up, down = f(x + h), f(x - h)
+        if up is not None and down is not None:
+            return _central(x, h, up, down), h, "central"
+        for n in range(1, EDGE_SEARCH + 1):  # how near is the edge? within h / 10**n?
+            near, small = h / 10**n, step * h / 10**n
+            if x + small == x or x - small == x:
+                break
+            if f(x + near) is not None and f(x - near) is not None:
+                up_small, down_small = f(x + small), f(x - small)
+                if up_small is not None and down_small is not None:
+                    return _central(x, small, up_small, down_small), small, "near edge"
+        side = 1.0 if up is not None else -1.0 if down is not None else 0.0
+        dx = (x + side * h) - x  # the step as the floats have it, signed
+        far = f(x + 2 * dx) if side else None
+        if far is None:
+            shifted, error = first_error[0]
+            raise EvaluationError(
+                f"no difference quotient for {where} = {x:.10g}, the program is not defined on "
+                f"either side of it: at {where} = {shifted:.10g}, {error.message}",
+                error.source, error.pos)
+        near_side = up if side > 0 else down
+        return (-3 * self.at_point + 4 * near_side - far) / (2 * dx), h, "one-sided"
+
+
+def _within(numerical: float, backprop: float, tol: float) -> bool:
+    return abs(numerical - backprop) <= tol * max(1.0, abs(numerical), abs(backprop))
+
+
+def _central(x: float, h: float, up: float, down: float) -> float:
+    return (up - down) / ((x + h) - (x - h))
 
 
 def _unravel(k: int, array) -> tuple[int, ...]:

@@ -349,7 +349,10 @@ Examples:
               help="Largest difference that passes: absolute, or relative for gradients "
                    "larger than 1.")
 @click.option("--step", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True,
-              help="h of the central differences (f(x+h) - f(x-h)) / 2h.")
+              help="Relative step of the central differences (f(x+h) - f(x-h)) / 2h: "
+                   "h = STEP × max(1, |x|), or h = STEP where |x| > 1 and that agrees better "
+                   "(sin, exp). Nearer than h to an edge of the domain, h = STEP × the distance "
+                   "to it; at the edge, one-sided differences. The report gives the h used.")
 def check_command(expression: _Expression, precision: int, as_json: bool, wrt: tuple[str, ...],
                   tol: float, step: float) -> None:
     """Check the gradients of EXPRESSION: backpropagation against central differences.

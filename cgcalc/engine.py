@@ -27,7 +27,8 @@ class NodeValue(NamedTuple):
     inputs: tuple[int, ...]
     value: float
     grad: float | None  #: d(output)/d(node), the gradient arriving; None where undefined
-    local: tuple[float, ...] | None  #: d(node)/d(input) per input; None where undefined
+    #: d(node)/d(input) per input, None for an input where it is undefined; None for a leaf
+    local: tuple[float | None, ...] | None
 
 
 class Result:
@@ -61,7 +62,7 @@ class Result:
         """A node's gradient as shown: None where it is not finite (needed by nothing)."""
         return grad if math.isfinite(grad) else None
 
-    def _local(self, op: type[Op], y, xs: list) -> tuple[float, ...] | None:
+    def _local(self, op: type[Op], y, xs: list) -> tuple[float | None, ...] | None:
         """d(node)/d(input) per input; the array result overrides it."""
         return _local(op, y, xs)
 
@@ -362,9 +363,14 @@ def local_derivatives(op: type[Op], y: float, xs: list[float]) -> tuple[float, .
         return None
 
 
-def _local(op: type[Op], y: float, xs: list[float]) -> tuple[float, ...] | None:
+def _local(op: type[Op], y: float, xs: list[float]) -> tuple[float | None, ...]:
+    """d y / d input for each input as shown: None for each one that is not a finite
+    number (all of them when the rule fails), so that one undefined input, such as the
+    exponent of (x - 1)**2 at x < 1, does not hide the others."""
     local = local_derivatives(op, y, xs)
-    return local if local is not None and all(map(math.isfinite, local)) else None
+    if local is None:
+        return (None,) * len(xs)
+    return tuple(d if d is not None and math.isfinite(d) else None for d in local)
 
 
 def _first_nonfinite(values: list[float], nodes: Iterable[int]) -> int | None:

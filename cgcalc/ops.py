@@ -409,10 +409,16 @@ def _softmax(x):
 
 
 def _log_softmax(x):
+    """x - log(sum(exp(x))) with the largest score shifted to 0, whose exp(0) = 1 is added
+    by log1p: a confident row (scores 0 and -40) keeps its tiny loss e**-40 instead of
+    rounding log(1 + e**-40) to 0."""
     _last_axis(x, "log_softmax")
     np = _np()
-    shifted = x - np.max(x, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    top = np.expand_dims(np.argmax(x, axis=-1), -1)
+    shifted = x - np.take_along_axis(x, top, axis=-1)
+    others = np.exp(shifted)
+    np.put_along_axis(others, top, 0.0, axis=-1)
+    return shifted - np.log1p(np.sum(others, axis=-1, keepdims=True))
 
 
 @register
@@ -565,28 +571,38 @@ class LogSoftmax(Op):
 
 @register
 class CrossEntropy(Op):
-    """-sum(t * log(y)) / batch for probabilities y; t is one-hot or holds class indices."""
+    """-sum(t * log(y)) / batch for probabilities y; t is one-hot or holds class indices.
+
+    0·log 0 is 0: a probability of 0 where t is 0 adds nothing, and the derivative by t
+    there, where t·log y is finite only at t = 0, is taken as 0 (as PyTorch's xlogy).
+    Logs are taken only where they are used, so nothing non-finite is ever computed.
+    """
 
     name = symbol = "cross_entropy"
     arity = 2
     rule = "minus t over y, averaged over the batch", ("-{b}/({a}·N)", "-log({a})/N")
     array_only = True
-    domain = "the probability y must be > 0 wherever t is not 0"
+    domain = ("the probability y must be > 0 wherever t is not 0; softmax_cross_entropy(x, t) "
+              "takes the scores x and stays finite")
 
     @staticmethod
     def forward(y, t):
         np = _np()
         targets, _ = _targets(y, t)
-        picked = np.where(targets != 0.0, targets * np.log(y), 0.0)  # no 0 * log(0)
-        return -np.sum(picked) / _batch(y)
+        used = targets != 0.0
+        return -np.sum(targets * np.log(np.where(used, y, 1.0))) / _batch(y)
 
     @staticmethod
     def backward(dout, loss, y, t):
         np = _np()
         targets, one_hot = _targets(y, t)
         scale = -dout / _batch(y)
-        dy = np.where(targets != 0.0, scale * targets / y, 0.0)
-        return dy, scale * np.log(y) if one_hot else None  # class indices have no gradient
+        used = targets != 0.0
+        dy = np.where(used, scale * targets / np.where(used, y, 1.0), 0.0)
+        if not one_hot:
+            return dy, None  # class indices have no gradient
+        positive = y > 0.0
+        return dy, np.where(positive, scale * np.log(np.where(positive, y, 1.0)), 0.0)
 
 
 @register
@@ -632,15 +648,21 @@ class SoftmaxCrossEntropy(Op):
 
     @staticmethod
     def forward(x, t):
+        np = _np()
         targets, _ = _targets(x, t)
-        return -_np().sum(targets * _log_softmax(x)) / _batch(x)  # stable: no log of a softmax
+        # stable: no log of a softmax, and a class whose log-probability overflows to -inf
+        # counts only if its target is not 0
+        picked = np.where(targets != 0.0, targets * _log_softmax(x), 0.0)
+        return -np.sum(picked) / _batch(x)
 
     @staticmethod
     def backward(dout, loss, x, t):
+        np = _np()
         targets, one_hot = _targets(x, t)
         scale = dout / _batch(x)
         dt = -scale * _log_softmax(x) if one_hot else None  # class indices have no gradient
-        return scale * (_softmax(x) - targets), dt  # the book's (Y - T) / batch_size
+        # the book's (Y - T) / batch_size, for targets that sum to 1; Y·sum(T) - T for any
+        return scale * (_softmax(x) * np.sum(targets, axis=-1, keepdims=True) - targets), dt
 
 
 #: Names that mean a number unless the program binds or assigns them.

@@ -220,7 +220,8 @@ def test_shape_errors_name_both_shapes_and_the_place(text, bindings, col, messag
     ("sqrt(x)", {"x": [4.0, 0.0]}, "sqrt(x) at [1]: the derivative of sqrt(0) is undefined "
      "(sqrt is defined for x >= 0, its derivative for x > 0)"),
     ("cross_entropy(y, t)", {"y": [[0.0, 1.0]], "t": [0]},
-     "cross_entropy(y, t) is inf (the probability y must be > 0 wherever t is not 0)"),
+     "cross_entropy(y, t) is inf (the probability y must be > 0 wherever t is not 0; "
+     "softmax_cross_entropy(x, t) takes the scores x and stays finite)"),
     ("x", {"x": [1.0, float("nan")]}, "x[1] is bound to nan, not a finite number"),
 ])
 def test_values_that_are_not_finite_name_the_element(text, bindings, message):

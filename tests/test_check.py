@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import cgcalc
 from cgcalc.check import gradient_check
@@ -21,7 +22,8 @@ def test_scalar_program_passes_with_both_times():
 def test_central_differences_of_a_known_derivative():
     check = gradient_check(cgcalc.parse("x**3"), {"x": 2.0}, step=1e-3)
     (x,) = check.variables
-    assert x.max_abs == pytest.approx(1e-6, rel=1e-3)  # the central difference error is h**2 exactly
+    assert x.step == 2e-3  # relative: step * max(1, |x|)
+    assert x.max_abs == pytest.approx(4e-6, rel=1e-3)  # the central difference error is h**2 exactly
 
 
 def test_two_layer_network_passes_through_the_cli(run):
@@ -40,11 +42,11 @@ def test_table(run):
     result = run("check", "x*y", "x=2", "y=3")
     assert result.exit_code == 0
     lines = [line.rstrip() for line in result.stdout.splitlines()]
-    assert lines[:5] == ["value = 6", "", "variable  shape   max abs diff  max rel diff  check",
-                         "x         scalar       3.3e-12       1.1e-12  pass",
-                         "y         scalar             0             0  pass"]
+    assert lines[:5] == ["value = 6", "", "variable  shape        h  max abs diff  max rel diff  check",
+                         "x         scalar  0.0002       2.2e-12       7.4e-13  pass",
+                         "y         scalar  0.0003             0             0  pass"]
     assert lines[6].startswith("backpropagation      1 forward and 1 backward pass")
-    assert lines[7].startswith("central differences  4 forward passes, h = 0.0001")
+    assert lines[7].startswith("central differences  4 forward passes, h = 0.0001 × max(1, |x|)")
     assert lines[9] == "passed: tolerance 1e-06 (absolute, relative above 1)"
 
 
@@ -54,7 +56,7 @@ def test_a_kink_fails_with_exit_1(run):
     doc = json.loads(result.stdout)  # the report is printed before the failure
     assert doc["passed"] is False
     assert doc["variables"]["x"] == {"shape": [], "max_abs_diff": 0.5, "max_rel_diff": 1.0,
-                                     "passed": False}
+                                     "passed": False, "step": 1e-4, "near_edge": 0, "one_sided": 0}
     assert result.stderr == ("cgcalc: gradient check failed: x: backpropagation and central "
                              "differences differ by more than --tol 1e-06\n")
     assert run("check", "relu(x)", "x=0", "--tol", "1").exit_code == 0
@@ -66,17 +68,78 @@ def test_class_indices_are_skipped_and_wrt_limits(run):
     doc = json.loads(result.stdout)
     assert doc["passed"] is True
     assert doc["variables"]["t"] == {"shape": [1], "max_abs_diff": None, "max_rel_diff": None,
-                                     "passed": None}
+                                     "passed": None, "step": None, "near_edge": 0, "one_sided": 0}
     assert "skipped: not differentiable" in run("check", "softmax_cross_entropy(s, t)", "-v",
                                                 "s=[[1, 2, 3]]", "-v", "t=[2]").stdout
     only = json.loads(run("check", "x*y", "x=2", "y=3", "--wrt", "y", "--json").stdout)
     assert list(only["variables"]) == ["y"] and only["forward_passes"] == 2
 
 
-def test_errors_while_perturbing_name_the_point(run):
-    result = run("check", "log(x)", "x=0.00005")
-    assert result.exit_code == 1
-    assert result.stderr.splitlines()[0] == (
-        "cgcalc: evaluation error at 1:1: central difference at x = -5e-05: log(-5e-05) is "
-        "undefined (log is defined for x > 0)")
+@pytest.mark.parametrize("text, x", [("x**3", 1e8), ("x", 1e20), ("x**2 + 1e30", 3e15)])
+def test_the_step_is_relative_to_x(run, text, x):
+    """A fixed h = 1e-4 is rounded away at 1e20 (a division by zero) or swamped at 1e8."""
+    result = run("check", text, f"x={x!r}", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)["variables"]["x"]
+    assert doc["passed"] is True and doc["step"] == 1e-4 * x and doc["max_rel_diff"] < 1e-8
+
+
+@pytest.mark.parametrize("text, x", [("sin(x)", 1000.0), ("exp(x)", 100.0), ("sin(x)", 50.0)])
+def test_functions_that_vary_on_a_scale_of_1_get_a_second_opinion(text, x):
+    """h = 1e-4·|x| is too coarse for sin(x) at x = 1000; h = 1e-4 is not, and is kept."""
+    (v,) = gradient_check(cgcalc.parse(text), {"x": x}).variables
+    assert v.passed and v.step == 1e-4 and v.max_rel < 1e-8
+
+
+def test_a_step_too_small_to_move_x_is_a_clear_error(run):
+    result = run("check", "x", "x=1", "--step", "1e-300")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("cgcalc: error: the step 1e-300 is too small for x = 1: x + h and "
+                             "x - h round to x (a step of 1e-15 or more always moves x)\n")
+    assert run("check", "x", "x=0", "--step", "1e-300").exit_code == 0  # 0 ± 1e-300 is not 0
     assert run("check", "x", "x=1", "--step", "0").exit_code == 2
+
+
+def test_near_an_edge_of_the_domain_the_step_shrinks(run):
+    """sqrt(x) at 1e-5: x - 1e-4 is outside; the edge is 1e-5 away, so h = 1e-4 × 1e-5."""
+    result = run("check", "sqrt(x)", "x=1e-5")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[3:5] == [
+        "x         scalar  1e-09         2e-07       1.2e-09  pass",
+        "x is nearer than h to an edge of the domain: there h = 0.0001 × the distance to it"]
+    (x,) = gradient_check(cgcalc.parse("log(x)"), {"x": 5e-5}).variables
+    assert x.passed and x.near_edge == 1 and x.step == pytest.approx(1e-9)
+    doc = json.loads(run("check", "sqrt(x)", "-v", "x=[1e-5, 1, 1e-6]", "--json").stdout)
+    assert doc["variables"]["x"]["near_edge"] == 2 and doc["variables"]["x"]["passed"] is True
+    assert "x: 2 of its elements are nearer than h to an edge of the domain" in \
+        run("check", "sqrt(x)", "-v", "x=[1e-5, 1, 1e-6]").stdout
+
+
+def test_at_an_edge_of_the_domain_differences_are_one_sided(run):
+    """x**2.5 is defined for x >= 0 only: at 0, f(0), f(h) and f(2h) give the slope 0."""
+    (x,) = gradient_check(cgcalc.parse("x**2.5"), {"x": 0.0}).variables
+    assert x.passed and x.one_sided == 1 and x.step == 1e-4
+    assert x.max_abs == pytest.approx((2**2.5 - 4) / 2 * 1e-4**1.5)  # the second-order error
+    result = run("check", "x**2.5", "x=0")
+    assert ("x is at an edge of the domain: one-sided differences of second order, from the "
+            "side inside it") in result.stdout.splitlines()
+
+
+def test_a_point_with_no_side_inside_the_domain_is_named(run):
+    result = run("check", "(-x*x)**1.5", "x=0")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.splitlines()[0] == (
+        "cgcalc: evaluation error at 1:7: no difference quotient for x = 0, the program is not "
+        "defined on either side of it: at x = 0.0001, (-1e-08) ** 1.5 is undefined (a negative "
+        "base needs an integer exponent, and 0 a non-negative one)")
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.sampled_from(["x**3", "x*x - 3*x", "sin(x)", "cos(x)*x", "sqrt(x*x + 1)", "x/(1 + x*x)",
+                        "tanh(x/1000)*x", "log(1 + x*x)"]),
+       st.floats(-1e12, 1e12, allow_nan=False))
+def test_smooth_programs_pass_at_any_scale(text, x):
+    """A right backward rule passes wherever x is, from 0 to 1e12 (none of these has an edge)."""
+    (v,) = gradient_check(cgcalc.parse(text), {"x": x}).variables
+    assert v.passed, (text, x, v)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import cgcalc
 from conftest import APPLE_ORANGE_EXPR
 
 APPLE_ORANGE_ARGS = [APPLE_ORANGE_EXPR, "-v", "apple=100", "-v", "apple_num=2", "-v", "orange=150",
@@ -58,7 +59,7 @@ def test_nodes_table_names_the_books_nodes(run):
                  "apple=100", "apple_num=2", "tax=1.1", "--nodes")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[7:] == [
-        "nodes in forward order                                           ",
+        "nodes in forward order",
         "id  name         op   inputs            value   local ∂  gradient",
         " 0  apple        var                      100                 2.2",
         " 1  apple_num    var                        2                 110",
@@ -81,6 +82,15 @@ def test_nodes_json(run):
         {"id": 4, "op": "add", "name": None, "inputs": [2, 3], "value": 14.0, "grad": 1.0,
          "local": [1.0, 1.0]},
     ]
+
+
+def test_each_input_has_its_own_local_derivative(run):
+    """Only d(a**2)/d2 is undefined at a < 0 (log of a negative base); d/da is still -1."""
+    doc = json.loads(run("(x-1)**2", "x=0.5", "--nodes", "--json").stdout)
+    assert [node["local"] for node in doc["nodes"]] == [None, None, [1.0, -1.0], None, [-1.0, None]]
+    pow_row = run("(x-1)**2", "x=0.5", "--nodes").stdout.splitlines()[-1].split()
+    assert pow_row[-4:] == ["0.25", "-1,", "undefined", "1"]
+    assert cgcalc.evaluate(cgcalc.parse("sqrt(x)*0"), {"x": 0}).nodes[1].local == (None,)
 
 
 @pytest.mark.parametrize("args", [

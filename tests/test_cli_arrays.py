@@ -2,6 +2,7 @@
 shapes, JSON nested lists, and array errors with their exit codes."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -44,16 +45,16 @@ def test_two_layer_network_from_a_json_file(run):
 
 def test_two_layer_table_shows_shapes(run):
     result = run(TWO_LAYER_LOSS, "--vars", TWO_LAYER, "--precision", "3", "--wrt", "b1",
-                 "--wrt", "b2")
+                 "--wrt", "b2", env={"TTY_COMPATIBLE": "1", "COLUMNS": "80", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [
+    assert re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines() == [
         "value = 1.19",
         "",
-        "variable  shape  value                  ∂value/∂variable           ",
+        "variable  shape  value                  ∂value/∂variable",
         "b1        (5,)   [-0.01,  0.14, -0.07,  [-0.0551,   0.126,  0.0466,",
-        "                   0.04,  0.09]          -0.0733,  0.0172]         ",
+        "                   0.04,  0.09]          -0.0733,  0.0172]",
         "b2        (3,)   [-0.13,  0.15,  0.13]  [-0.0878,  0.0734,  0.0144]",
-    ]  # 80 columns: NumPy wraps the rows of arrays within their share of the width
+    ]  # a terminal 80 columns wide: NumPy wraps the rows of arrays within their share of it
 
 
 def test_relu_mask_table_and_warning(run):
@@ -64,8 +65,8 @@ def test_relu_mask_table_and_warning(run):
         "         [0, 3]]  shape (2, 2)",
         "",
         "variable  shape   value           ∂value/∂variable",
-        "x         (2, 2)  [[   1, -0.5],  [[1, 0],        ",
-        "                   [  -2,    3]]   [0, 1]]        ",
+        "x         (2, 2)  [[   1, -0.5],  [[1, 0],",
+        "                   [  -2,    3]]   [0, 1]]",
     ]
     assert result.stderr == ("cgcalc: warning: the value is an array of shape (2, 2); the "
                              "gradients are those of the sum of its elements\n")
@@ -86,7 +87,7 @@ def test_nodes_show_shapes(run):
     lines = [line.rstrip() for line in result.stdout.splitlines()]
     assert lines[lines.index("nodes in forward order") + 1].split() == [
         "id", "name", "op", "inputs", "shape", "value", "local", "∂", "gradient"]
-    assert " 2  h     matmul  x, W    (2,)    [1, 2]             [1, 1]" in lines
+    assert " 2  h      matmul  x, W    (2,)    [1, 2]             [1, 1]" in lines
 
 
 def test_json_nodes_and_undefined_gradients(run):

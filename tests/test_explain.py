@@ -69,23 +69,45 @@ def test_a_variable_used_several_times_sums_its_uses():
     assert lines[3:] == [
         "∂value/∂value = 1",
         "",
-        "value = #1 + #3 = 10",
+        "value = mul₁ + mul₂ = 10",
         ADD,
-        "  ∂value/∂#1 = ∂value/∂value · 1 = 1 · 1 = 1",
-        "  ∂value/∂#3 = ∂value/∂value · 1 = 1 · 1 = 1",
+        "  ∂value/∂mul₁ = ∂value/∂value · 1 = 1 · 1 = 1",
+        "  ∂value/∂mul₂ = ∂value/∂value · 1 = 1 · 1 = 1",
         "",
-        "#3 = 3 * x = 6",
+        "mul₂ = 3 * x = 6",
         MUL,
-        "  ∂value/∂x = ∂value/∂#3 · 3 = 1 · 3 = 3",  # the literal 3 has no line of its own
+        "  ∂value/∂x = ∂value/∂mul₂ · 3 = 1 · 3 = 3",  # the literal 3 has no line of its own
         "",
-        "#1 = x * x = 4",
+        "mul₁ = x * x = 4",
         MUL,
-        "  ∂value/∂x = ∂value/∂#1 · x = 1 · 2 = 2",
-        "  ∂value/∂x = ∂value/∂#1 · x = 1 · 2 = 2",
+        "  ∂value/∂x = ∂value/∂mul₁ · x = 1 · 2 = 2",
+        "  ∂value/∂x = ∂value/∂mul₁ · x = 1 · 2 = 2",
         "",
         "Each variable's gradient is the sum over its uses:",
         "  ∂value/∂x = 3 + 2 + 2 = 7",
     ]
+
+
+def test_a_reassigned_name_has_its_versions_apart():
+    assert explained("x = x*2; x*x", x=3)[3:] == [
+        "∂value/∂value = 1",
+        "",
+        "value = x₁ * x₁ = 36",
+        MUL,
+        "  ∂value/∂x₁ = ∂value/∂value · x₁ = 1 · 6 = 6",
+        "  ∂value/∂x₁ = ∂value/∂value · x₁ = 1 · 6 = 6",
+        "",
+        "x₁ = x * 2 = 6",
+        MUL,
+        "  ∂value/∂x₁ = 6 + 6 = 12, the sum over its uses",
+        "  ∂value/∂x = ∂value/∂x₁ · 2 = 12 · 2 = 24",
+        "",
+        "Each variable's gradient is the sum over its uses:",
+        "  ∂value/∂x = 24",
+    ]
+    lines = explained("h = a*2; h = h + 1; h", a=1)
+    assert lines[3:6] == ["∂h₂/∂h₂ = 1", "", "h₂ = h₁ + 1 = 3"]
+    assert "  ∂h₂/∂a = ∂h₂/∂h₁ · 2 = 1 · 2 = 2" in lines
 
 
 def test_a_shared_named_node_adds_up_its_uses_before_passing_on():
@@ -102,10 +124,10 @@ def test_a_shared_named_node_adds_up_its_uses_before_passing_on():
 
 def test_negative_factors_in_parentheses_and_rules_written_with_the_inputs_names():
     lines = explained("relu(-x) + x**2 + cos(x)", x=3)
-    assert "  ∂value/∂x = ∂value/∂#6 · (-sin(x)) = 1 · (-0.1411200081) = -0.1411200081" in lines
-    assert "  ∂value/∂x = ∂value/∂#4 · (2·x**(2 - 1)) = 1 · 6 = 6" in lines
-    assert "  ∂value/∂#1 = ∂value/∂#2 · (1 if #1 > 0 else 0) = 1 · 0 = 0" in lines
-    assert "  ∂value/∂x = ∂value/∂#1 · (-1) = 0 · (-1) = 0" in lines
+    assert "  ∂value/∂x = ∂value/∂cos₁ · (-sin(x)) = 1 · (-0.1411200081) = -0.1411200081" in lines
+    assert "  ∂value/∂x = ∂value/∂pow₁ · (2·x**(2 - 1)) = 1 · 6 = 6" in lines
+    assert "  ∂value/∂neg₁ = ∂value/∂relu₁ · (1 if neg₁ > 0 else 0) = 1 · 0 = 0" in lines
+    assert "  ∂value/∂x = ∂value/∂neg₁ · (-1) = 0 · (-1) = 0" in lines
     assert "  y = relu(x): a mask: the gradient passes only where the input is positive; " \
            "∂y/∂x = 1 if x > 0 else 0" in lines
     assert lines[-1] == "  ∂value/∂x = -0.1411200081 + 6 + 0 = 5.858879992"
@@ -116,10 +138,10 @@ def test_expanded_sigmoid_shows_the_books_four_backward_steps():
     lines = explain(cgcalc.evaluate(program, {"x": 0.5}))
     steps = [line for line in lines if line.startswith("  ∂value/∂")]
     assert steps == [
-        "  ∂value/∂#5 = ∂value/∂value · (-value/#5) = 1 · (-0.387455619) = -0.387455619",  # −y²
-        "  ∂value/∂#4 = ∂value/∂#5 · 1 = (-0.387455619) · 1 = -0.387455619",
-        "  ∂value/∂#3 = ∂value/∂#4 · #4 = (-0.387455619) · 0.6065306597 = -0.2350037122",
-        "  ∂value/∂x = ∂value/∂#3 · (-1) = (-0.2350037122) · (-1) = 0.2350037122",
+        "  ∂value/∂add₁ = ∂value/∂value · (-value/add₁) = 1 · (-0.387455619) = -0.387455619",  # −y²
+        "  ∂value/∂exp₁ = ∂value/∂add₁ · 1 = (-0.387455619) · 1 = -0.387455619",
+        "  ∂value/∂neg₁ = ∂value/∂exp₁ · exp₁ = (-0.387455619) · 0.6065306597 = -0.2350037122",
+        "  ∂value/∂x = ∂value/∂neg₁ · (-1) = (-0.2350037122) · (-1) = 0.2350037122",
         "  ∂value/∂x = 0.2350037122",
     ]
     fused = explained("sigmoid(x)", x=0.5)

@@ -239,7 +239,7 @@ def test_deep_graph_nodes_json_table_and_source(run):
                                 "value": 2.0, "grad": 1.0, "local": [-1.0]}
     table = run("-f", "-", "x=2", "--nodes", input=text).stdout.splitlines()
     assert len(table) == 6 + 1 + 100_001  # value, variables, blank, title, header, nodes
-    assert table[-1].split() == ["100000", "neg", "#99999", "2", "-1", "1"]
+    assert table[-1].split() == ["100000", "value", "neg", "neg₉₉₉₉₉", "2", "-1", "1"]
     assert to_source(cgcalc.parse(text)) == text
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 
-from ..engine import Result, local_derivatives, written
+from ..engine import Result, written
 from ..ops import OPERANDS, Const, Op
 from . import number
+from .names import NodeNames
 
 #: a local derivative that reads as one factor without parentheses: tax, 1/x, cos(x)
-_PLAIN = re.compile(r"[\w.#∂/]+(\([^()]*\))?")
+_PLAIN = re.compile(r"[\w.∂/]+(\([^()]*\))?")
 
 
 def derivatives(op: type[Op], args: list[str], y: str) -> list[str]:
@@ -36,12 +37,12 @@ def explain(result: Result, precision: int = 10) -> list[str]:
     program, values, grads = result.program, result.values, result.grads
     ops, inputs, needs, sent = program.ops, program.inputs, program.needs_grad, result.edge_grads
     out = program.output
-    top = program.names.get(out) or "value"
+    names = NodeNames(program, precision)
+    top = names[out]
 
     def name(node: int) -> str:
-        if node == out:
-            return top
-        return number(values[node], precision) if ops[node] is Const else program.label(node)
+        return number(values[node], precision) if ops[node] is Const and node != out \
+            else names[node]
 
     def d(node: int) -> str:
         return f"∂{top}/∂{name(node)}"
@@ -83,7 +84,7 @@ def explain(result: Result, precision: int = 10) -> list[str]:
                   f"  y = {written(op, generic)}" + (f": {rule}" if rule else "")]
         if len(uses.get(node, ())) > 1:
             lines.append(f"  {d(node)} = {total(node)}, the sum over its uses")
-        local = local_derivatives(op, values[node], [values[i] for i in ins]) or [None] * len(ins)
+        local = result.nodes[node].local
         for i, symbol, dlocal, g in zip(ins, derivatives(op, args, name(node)), local, sent[node]):
             if needs[i]:  # numbers have nothing to differentiate
                 symbol = symbol or f"∂{name(node)}/∂{name(i)}"

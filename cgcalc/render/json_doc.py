@@ -62,14 +62,17 @@ def plain(value):
 
 
 def check_document(check: GradientCheck) -> dict:
-    """``cgcalc check --json``: per variable the largest differences (null: not differentiable)."""
+    """``cgcalc check --json``: per variable the largest differences (null: not
+    differentiable), the largest h used, and how many elements were differenced near an
+    edge of the domain (with a smaller h) or at one (one-sidedly)."""
     return {
         "value": plain(check.result.value),
         "passed": check.passed,
         "tolerance": check.tol,
         "step": check.step,
         "variables": {v.name: {"shape": list(v.shape), "max_abs_diff": v.max_abs,
-                               "max_rel_diff": v.max_rel, "passed": v.passed}
+                               "max_rel_diff": v.max_rel, "passed": v.passed, "step": v.step,
+                               "near_edge": v.near_edge, "one_sided": v.one_sided}
                       for v in check.variables},
         "seconds": {"backprop": check.backprop_seconds,
                     "central_differences": check.numerical_seconds},

@@ -18,6 +18,7 @@ from ..expand import Expansion
 from ..ops import OPERANDS, Const, Neg, Var
 from .explain import derivatives
 from . import number, value_text
+from .names import NodeNames
 
 #: Operators drawn as the book draws them; every other operation shows its symbol.
 _SHOWN = {"*": "×", "-": "−"}
@@ -72,11 +73,12 @@ class Picture:
                 Edge(i, node, value_text(values[i], precision),
                      None if sent is None or sent[k] is None else value_text(sent[k], precision))
                 for k, i in enumerate(ins)))
-        #: names the program assigned to operation nodes
-        self.names = {node: name for node, name in program.names.items()
+        names = NodeNames(program, precision)
+        #: names the program assigned to operation nodes (x₁ for a name assigned again)
+        self.names = {node: names[node] for node in program.names
                       if self.kinds[node] == "operation"}
         out = program.output
-        self.output_name = program.names.get(out) or "value"
+        self.output_name = names[out]
         self.output = Edge(out, None, value_text(result.value, precision),
                            value_text(result.grads[out], precision))
         #: each fused operation drawn as its primitive graph

@@ -7,21 +7,28 @@ summarised with "..." beyond; a shape column appears when there are arrays.
 Without ``--nodes`` a long variables table is summarised. Rich draws tables of up
 to ``RICH_ROWS`` rows; longer ones (a 300,000-node graph) are written as plain
 aligned columns, because Rich needs about 0.4 ms a row.
+
+No digit is ever cut off: a table too wide for the terminal is printed with each row
+stacked as ``column  value`` lines, and output that is not a terminal has no width
+limit (nothing there wraps). No line ends in spaces.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
+from rich.cells import cell_len
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..engine import Result
 from . import number
+from .names import NodeNames
 
 if TYPE_CHECKING:
     from ..check import GradientCheck
@@ -29,6 +36,10 @@ if TYPE_CHECKING:
 FULL = 100  #: arrays with more elements show only their first and last three per axis
 VARIABLES_SHOWN = 40  #: variables listed without --nodes before the table is summarised
 RICH_ROWS = 2000  #: longer tables are plain columns
+UNLIMITED = 1 << 20  #: the width of a console that is not a terminal: nothing there wraps
+
+#: spaces (and the style codes among them, which hold no space) that end a line
+_TRAILING_SPACES = re.compile(r"(?:\x1b\[[0-9;]*m| )+$")
 
 
 def cell(value, precision: int, width: int = 80, prefix: str = "") -> str:
@@ -64,13 +75,9 @@ def render(result: Result, precision: int = 10, nodes: bool = False,
     if console is None:
         return buffered(lambda console: render(result, precision, nodes, console))
     program = result.program
-    out = program.names.get(program.output) or "value"
-    head = f"{out} = "
-    title = Text.assemble((head, "bold"),
-                          (cell(result.value, precision, console.width, head), "bold cyan"))
-    if _is_array(result.value):
-        title.append(f"  shape {result.value.shape}")
-    console.print(title)
+    called = NodeNames(program, precision)
+    out = called[program.output]
+    _print_value(console, out, result.value, precision)
     names = list(result.gradients)
     hidden = len(names) - VARIABLES_SHOWN if not nodes and len(names) > VARIABLES_SHOWN else 0
     if names:
@@ -91,20 +98,31 @@ def render(result: Result, precision: int = 10, nodes: bool = False,
                       "(--nodes or --json lists them all)", style="dim")
     if nodes:
         console.print()
-        _nodes_table(console, result, precision)
+        _nodes_table(console, result, called, precision)
 
 
 def buffered(draw: Callable[[Console], None]) -> None:
     """Draw on a console that writes to memory, then print it all at once, so that
     nothing is half-written to stdout if drawing fails. The console takes the real
-    stdout's settings (terminal or not, colours, width, NO_COLOR)."""
+    stdout's settings (terminal or not, colours, width, NO_COLOR); when stdout is not a
+    terminal its width is unlimited, since nothing there wraps. No line ends in spaces."""
     real = Console()
+    terminal = real.is_terminal
     buffer = io.StringIO()
-    draw(Console(file=buffer, force_terminal=real.is_terminal, color_system=real.color_system,
-                 width=real.width, no_color=real.no_color, highlight=False))
-    text = buffer.getvalue()
+    draw(Console(file=buffer, force_terminal=terminal, color_system=real.color_system,
+                 width=real.width if terminal else UNLIMITED, no_color=real.no_color,
+                 highlight=False))
+    text = "\n".join(map(_without_trailing_spaces, buffer.getvalue().split("\n")))
     for start in range(0, len(text), 1 << 16):  # pieces, so that a closed pipe is noticed
         sys.stdout.write(text[start:start + (1 << 16)])
+
+
+def _without_trailing_spaces(line: str) -> str:
+    """The line without the spaces that end it, keeping the style codes among them (a
+    pattern only where a code may end the line: it is slow on 100,000 lines)."""
+    if not line.endswith("m"):
+        return line.rstrip(" ")
+    return _TRAILING_SPACES.sub(lambda m: m[0].replace(" ", ""), line)
 
 
 def render_check(check: GradientCheck, precision: int = 10, console: Console | None = None) -> None:
@@ -112,51 +130,75 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
     if console is None:
         return buffered(lambda console: render_check(check, precision, console))
     result = check.result
-    out = result.program.names.get(result.program.output) or "value"
-    head = f"{out} = "
-    title = Text.assemble((head, "bold"),
-                          (cell(result.value, precision, console.width, head), "bold cyan"))
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column, justify in (("variable", "left"), ("shape", "left"), ("max abs diff", "right"),
-                            ("max rel diff", "right"), ("check", "left")):
-        table.add_column(column, justify=justify)
+    _print_value(console, NodeNames(result.program, precision)[result.program.output],
+                 result.value, precision)
+    columns = [("variable", "left"), ("shape", "left"), ("h", "right"), ("max abs diff", "right"),
+               ("max rel diff", "right"), ("check", "left")]
+    rows = []
     for v in check.variables:
-        verdict = ("[green]pass[/]" if v.passed else "[red]FAIL[/]") if v.passed is not None \
-            else "skipped: not differentiable"
-        diffs = ["", ""] if v.max_abs is None else [f"{v.max_abs:.2g}", f"{v.max_rel:.2g}"]
-        table.add_row(v.name, str(v.shape) if v.shape else "scalar", *diffs, verdict)
-    times = Table(box=None, pad_edge=False, show_header=False)
-    for _ in range(3):
-        times.add_column()
-    times.columns[2].justify = "right"
-    times.add_row("backpropagation", "1 forward and 1 backward pass",
-                  _duration(check.backprop_seconds))
-    times.add_row("central differences", f"{check.forward_passes} forward passes, h = {check.step:g}",
-                  _duration(check.numerical_seconds))
+        verdict = (Text("pass", "green") if v.passed else Text("FAIL", "red")) \
+            if v.passed is not None else "skipped: not differentiable"
+        numbers = ["", "", ""] if v.max_abs is None else [
+            f"{v.step:.2g}", f"{v.max_abs:.2g}", f"{v.max_rel:.2g}"]
+        rows.append([v.name, str(v.shape) if v.shape else "scalar", *numbers, verdict])
+    console.print()
+    _print_table(console, columns, rows, precision)
+    notes = _edge_notes(check)
+    if notes:
+        console.print("\n".join(notes), soft_wrap=True)
+    console.print()
+    _print_table(console, [("", "left"), ("", "left"), ("", "right")], [
+        ["backpropagation", "1 forward and 1 backward pass", _duration(check.backprop_seconds)],
+        ["central differences", f"{check.forward_passes} forward passes, "
+         f"h = {check.step:g} × max(1, |x|)", _duration(check.numerical_seconds)]],
+        precision, header=False)
+    console.print()
     verdict = "[green]passed[/]" if check.passed else "[red]failed[/]"
-    console.print(Group(title, Text(), table, Text(), times, Text(),
-                        f"{verdict}: tolerance {check.tol:g} (absolute, relative above 1)"))
+    console.print(f"{verdict}: tolerance {check.tol:g} (absolute, relative above 1)", soft_wrap=True)
+
+
+def _edge_notes(check: GradientCheck) -> list[str]:
+    """Where the differences were not central over h: near or at an edge of the domain."""
+    notes = []
+    for v in check.variables:
+        for count, what in (
+                (v.near_edge, f"nearer than h to an edge of the domain: there h = {check.step:g} "
+                              "× the distance to it"),
+                (v.one_sided, "at an edge of the domain: one-sided differences of second order, "
+                              "from the side inside it")):
+            if count:
+                who = f"{v.name}: {count} of its elements are" if v.shape else f"{v.name} is"
+                notes.append(f"{who} {what}")
+    return notes
+
+
+def _print_value(console: Console, name: str, value, precision: int) -> None:
+    """``name = value``; an array aligned after the ``=``, a number never broken."""
+    head = f"{name} = "
+    title = Text.assemble((head, "bold"), (cell(value, precision, console.width, head), "bold cyan"))
+    if _is_array(value):
+        title.append(f"  shape {value.shape}")
+    console.print(title, soft_wrap=True)
 
 
 def _duration(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
 
-def _nodes_table(console: Console, result: Result, precision: int) -> None:
-    program, values = result.program, result.values
+def _nodes_table(console: Console, result: Result, names: NodeNames, precision: int) -> None:
+    """Every node, by the names of ``names`` (a number's name is its value: not repeated)."""
+    values = result.values
     arrays = any(map(_is_array, values))
     columns = [("id", "right"), ("name", "left"), ("op", "left"), ("inputs", "left"),
                ("shape", "left"), ("value", "right"), ("local ∂", "right"), ("gradient", "right")]
     rows = []
-    label = program.label
     for node in result.nodes:
-        if not node.inputs or any(_is_array(values[i]) for i in (node.id, *node.inputs)):
+        if node.local is None:
             local = ""  # a leaf, or a node whose local derivative is a Jacobian
-        elif node.local is None:
-            local = "undefined"
         else:
-            local = ", ".join(number(d, precision) for d in node.local)
-        rows.append([str(node.id), node.name or "", node.op, ", ".join(map(label, node.inputs)),
+            local = ", ".join("undefined" if d is None else number(d, precision) for d in node.local)
+        name = "" if node.op == "const" and node.name is None else names[node.id]
+        rows.append([str(node.id), name, node.op, ", ".join(names[i] for i in node.inputs),
                      shape(node.value), node.value, local, node.grad])
     if not arrays:
         del columns[4]
@@ -165,12 +207,27 @@ def _nodes_table(console: Console, result: Result, precision: int) -> None:
 
 
 def _print_table(console: Console, columns: list[tuple[str, str]], rows: list[list],
-                 precision: int, title: str | None = None, style: str | None = None) -> None:
-    """A table of text cells and number cells: Rich's, or plain columns when long."""
+                 precision: int, title: str | None = None, style: str | None = None,
+                 header: bool = True) -> None:
+    """A table of text cells (str or Text) and number cells, never cut: Rich's table if it
+    fits the console's width, else each row stacked as ``column  value`` lines; plain
+    columns when long. ``style`` colours the last column."""
     if len(rows) > RICH_ROWS:
         _plain_table(console, columns, rows, precision, title)
         return
-    table = _table(columns, rows, precision, console.width)
+    cells = _cells(columns, rows, precision, console.width)
+    headers = [column if header else "" for column, _ in columns]
+    widths = [max(cell_len(h), *(_widest(row[k]) for row in cells)) for k, h in enumerate(headers)]
+    if sum(widths) + 2 * (len(widths) - 1) > console.width:
+        _stacked(console, headers, rows, precision, title, style)
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold", show_header=header)
+    for k, (column, justify) in enumerate(columns):
+        if any(_is_array(row[k]) for row in rows):
+            justify = "left"  # Rich aligns each line: keep an array's lines together
+        table.add_column(column, justify=justify)
+    for row in cells:
+        table.add_row(*row)
     if title:
         table.title, table.title_justify = title, "left"
     if style:
@@ -178,11 +235,58 @@ def _print_table(console: Console, columns: list[tuple[str, str]], rows: list[li
     console.print(table)
 
 
+def _stacked(console: Console, headers: list[str], rows: list[list], precision: int,
+             title: str | None, style: str | None) -> None:
+    """Each row as lines ``column  value`` (rows apart by a blank line), values wrapped
+    between words and arrays laid out as wide as the console leaves them; a row of a
+    table without headers as one line. A number is never broken: the terminal wraps a
+    line that is still too long."""
+    key_width = max(map(cell_len, headers))
+    room = console.width - key_width - 2
+    lines = [Text(title)] if title else []
+    for row in rows:
+        if lines and key_width:
+            lines.append(Text())
+        texts = [item.copy() if isinstance(item, Text) else
+                 Text(item if isinstance(item, str) else cell(item, precision, room))
+                 for item in row]
+        if style:
+            texts[-1].stylize(style)
+        if not key_width:
+            lines.append(Text("  ").join(text for text in texts if text))
+            continue
+        for key, text in zip(headers, texts):
+            for k, line in enumerate(_wrap(text, room)):
+                lead = key.ljust(key_width) if k == 0 else " " * key_width
+                lines.append(Text.assemble((lead, "bold" if k == 0 else ""), "  ", line))
+    console.print(Text("\n").join(lines), soft_wrap=True)
+
+
+def _wrap(text: Text, width: int) -> list[Text]:
+    """The lines of ``text`` broken after spaces to at most ``width`` cells, where they
+    can be: a word longer than that (a number) stays whole. Rich's own wrapping either
+    crops such a word or folds it in two."""
+    lines = []
+    for line in text.split("\n") if text else ():
+        plain, start = line.plain, 0
+        while cell_len(plain[start:]) > width:
+            cut = plain.rfind(" ", start, start + width + 1)
+            if cut <= start:
+                cut = plain.find(" ", start + width)
+                if cut < 0:
+                    break
+            lines.append(line[start:cut])
+            start = cut + 1
+        lines.append(line[start:])
+    return lines
+
+
 def _plain_table(console: Console, columns: list[tuple[str, str]], rows: list[list],
                  precision: int, title: str | None) -> None:
     """Aligned columns written straight to the console's file, in chunks."""
-    cells = [[item if isinstance(item, str) else cell(item, precision, 10**6).replace("\n", " ")
-              for item in row] for row in rows]
+    texts = {k for k, item in enumerate(rows[0]) if _is_text(item)}
+    cells = [[_plain(item) if k in texts else cell(item, precision, 10**6).replace("\n", " ")
+              for k, item in enumerate(row)] for row in rows]
     headers = [column for column, _ in columns]
     widths = [max(len(header), *(len(row[k]) for row in cells)) for k, header in enumerate(headers)]
     sides = [justify for _, justify in columns]
@@ -197,35 +301,37 @@ def _plain_table(console: Console, columns: list[tuple[str, str]], rows: list[li
         out.write("\n".join(map(line, cells[start:start + 10_000])) + "\n")
 
 
-def _table(columns: list[tuple[str, str]], rows: list[list], precision: int, width: int) -> Table:
-    """A table of text cells and number cells; arrays share the width the text leaves them.
+def _cells(columns: list[tuple[str, str]], rows: list[list], precision: int,
+           width: int) -> list[list]:
+    """Every cell as text; arrays share the width the text cells leave them.
 
     Each array column gets the width its widest array needs on one line per row if all
     fit, else a share in proportion to that need (NumPy then wraps long rows).
     """
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column, justify in columns:
-        table.add_column(column, justify=justify)
     if not rows:
-        return table
-    texts = {k for k, item in enumerate(rows[0]) if isinstance(item, str)}
+        return []
+    texts = {k for k, item in enumerate(rows[0]) if _is_text(item)}
     need = {k: max(len(columns[k][0]), *(_widest(row[k] if k in texts else
                                                  cell(row[k], precision, 10**6)) for row in rows))
             for k in range(len(columns))}
     room = width - sum(need[k] for k in texts) - 2 * (len(columns) - 1)
     wanted = sum(need[k] for k in need if k not in texts)
-    shares = {k: need[k] if wanted <= room else max(20, room * need[k] // wanted) for k in need}
-    for row in rows:
-        table.add_row(*(item if k in texts else cell(item, precision, shares[k])
-                        for k, item in enumerate(row)))
-    for k in need.keys() - texts:
-        if any(_is_array(row[k]) for row in rows):
-            table.columns[k].justify = "left"  # Rich aligns each line: keep an array's lines together
-    return table
+    shares = {k: need[k] if wanted <= room else max(20, room * need[k] // wanted)
+              for k in need.keys() - texts}
+    return [[item if k in texts else cell(item, precision, shares[k]) for k, item in enumerate(row)]
+            for row in rows]
 
 
-def _widest(text: str) -> int:
-    return max(map(len, text.splitlines() or [""]))
+def _widest(text: str | Text) -> int:
+    return max(map(cell_len, _plain(text).splitlines() or [""]))
+
+
+def _is_text(item) -> bool:
+    return isinstance(item, (str, Text))
+
+
+def _plain(text: str | Text) -> str:
+    return text if isinstance(text, str) else text.plain
 
 
 def _is_array(value) -> bool:
