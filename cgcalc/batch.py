@@ -36,7 +36,6 @@ from .ops import CONSTANTS
 
 CHUNK = 65_536  #: lines read (and rows evaluated) at once
 BOM = "\ufeff"
-CONSTANT_SOURCES = "-v, --vars or NAME=VALUE"
 
 
 class BadRow(EvaluationError):
@@ -69,9 +68,9 @@ def read(lines: Iterable[str], names: Iterable[str], fmt: str | None,
 
     ``names`` are the program's variables: the input binds each one that is not in
     ``constants``, and ``pi`` and ``e`` too when it has them (a column, or a key of the
-    first row of JSON Lines). An input column that is also a constant is an error. With
-    no ``fmt``, the input is JSON Lines if its first line that is not blank or a comment
-    opens a JSON object, else CSV.
+    first row of JSON Lines). A variable that is both a constant and a column is an
+    error. With no ``fmt``, the input is JSON Lines if its first line that is not blank
+    or a comment opens a JSON object, else CSV.
     """
     lines = iter(lines)
     peeked = [next(lines, "").removeprefix(BOM)]
@@ -111,8 +110,8 @@ def _wanted(names: Iterable[str], constants: Mapping[str, float]):
 
 
 def _clash(name: str, constants: Mapping[str, float], where: str) -> str:
-    return (f"{name} is both {where} and a constant ({name}={constants[name]:g} from "
-            f"{CONSTANT_SOURCES}); keep one")
+    return (f"{name} is both {where} and a constant ({name}={constants[name]:g} from -v, "
+            f"--vars or NAME=VALUE); keep one")
 
 
 def read_csv(lines: Iterator[str], names: Iterable[str],
@@ -450,7 +449,8 @@ def _evaluate(program: Program, chunk: Chunk, constants: dict[str, float], write
     skipped = 0
     for k in np.flatnonzero(bad):
         k = int(k)
-        message = f"row {chunk.first + k} (line {chunk.line(k)}): {_why(program, chunk, columns, k)}"
+        why = _why(program, chunk, columns, k)
+        message = f"row {chunk.first + k} (line {chunk.line(k)}): {why}"
         if not skip_bad:
             good = ~bad
             good[k:] = False

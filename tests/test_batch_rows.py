@@ -171,7 +171,8 @@ def test_a_non_finite_cell_is_a_bad_row_even_where_nothing_computes_with_it(run,
 def test_a_hash_inside_a_cell_is_not_a_comment(run):
     result = batch(run, "x*y", b"x,y\n1,2\n3,4#9\n", "--skip-bad")
     assert ndjson(result.stdout) == [xy(1, 1, 2)]
-    assert result.stderr.splitlines()[0] == "cgcalc: skipped row 2 (line 3): y = '4#9' is not a number"
+    assert result.stderr.splitlines()[0] == \
+        "cgcalc: skipped row 2 (line 3): y = '4#9' is not a number"
 
 
 @pytest.mark.parametrize("cell", ["1_000", "１"])
@@ -237,15 +238,16 @@ def test_a_pi_column_binds_pi_with_its_gradient(run):
     alone = cgcalc.evaluate(cgcalc.parse("sin(pi)*x"), {"pi": 3, "x": 2})
     assert result.exit_code == 0
     assert ndjson(result.stdout) == [{"row": 1, "value": alone.value,
-                                      "gradients": {"pi": alone.gradients["pi"], "x": alone.gradients["x"]}}]
+                                      "gradients": {name: alone.gradients[name]
+                                                    for name in ("pi", "x")}}]
     assert alone.gradients["pi"] == 2 * math.cos(3)
     assert result.stderr == "cgcalc: warning: the input binds pi, replacing the constant pi\n"
 
 
 def test_a_pi_constant_gets_its_gradient_through_every_operation(run):
     result = batch(run, "sin(pi)*x", b"x\n2\n", "-v", "pi=3", "--output", "csv")
-    assert result.stdout.splitlines() == ["row,value,d_pi,d_x",
-                                          f"1,{2 * math.sin(3)!r},{2 * math.cos(3)!r},{math.sin(3)!r}"]
+    assert result.stdout.splitlines() == [
+        "row,value,d_pi,d_x", f"1,{2 * math.sin(3)!r},{2 * math.cos(3)!r},{math.sin(3)!r}"]
     assert result.stderr == "cgcalc: warning: the binding pi=3 replaces the constant pi\n"
 
 
