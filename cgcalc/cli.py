@@ -8,6 +8,7 @@ that is not one of the command's options is read as the expression.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import sys
 from collections.abc import Callable
@@ -390,9 +391,10 @@ Examples:
 
 \b
 Each output row is {{"row": n, "value": ..., "gradients": {{...}}}} (NDJSON), or
-row,value,d_NAME... (CSV); rows are numbered from 1 in input order. A bad row
-stops the run (exit 1) after every row before it has been written; with
---skip-bad it is reported on stderr and left out.
+row,value,d_NAME... (CSV); rows are numbered from 1 in input order (blank lines
+and lines starting with # are not rows). A bad row stops the run (exit 1) after
+every row before it has been written; with --skip-bad it is reported on stderr
+and left out. Columns named pi or e bind them, as in eval.
 
 {_BINDINGS}
 
@@ -402,7 +404,7 @@ stops the run (exit 1) after every row before it has been written; with
               help="Rows of bindings: CSV with a header of names, or JSON Lines ('-' for stdin).")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl"]),
               help="Format of --input; by default its suffix says (.csv, .jsonl, .ndjson), and "
-                   "stdin is JSON Lines if it starts with '{'.")
+                   "stdin is JSON Lines if its first line (not blank or #) starts with '{'.")
 @click.option("--output", "output", type=click.Choice(["ndjson", "csv"]), default="ndjson",
               show_default=True, help="Format of the results.")
 @click.option("--skip-bad", is_flag=True,
@@ -422,13 +424,12 @@ def batch_command(expression: _Expression, precision: int, input_path: str,
     for name, value in constants.items():
         if not isinstance(value, (int, float)):
             raise CgcalcError(f"{name}: batch constants are numbers, not arrays")
-    names = [name for name in program.free_variables() if name not in constants]
+    constants = {name: as_float(value) for name, value in constants.items()}
     suffix = os.path.splitext(input_path)[1].lower()
     fmt = input_format or {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix)
     with _open_input(input_path) as file, _progress(input_path, file) as progress:
-        skipped = batch.run(program, batch.read(iter(file), names, fmt),
-                            {k: as_float(v) for k, v in constants.items()}, sys.stdout,
-                            output=output, skip_bad=skip_bad,
+        skipped = batch.run(program, batch.read(file, program.variables, fmt, constants),
+                            constants, sys.stdout, output=output, skip_bad=skip_bad,
                             report=lambda line: click.echo(line, err=True), progress=progress)
     if skipped:
         click.echo(f"cgcalc: {skipped:,} bad row{'s' if skipped > 1 else ''} skipped", err=True)
@@ -436,11 +437,17 @@ def batch_command(expression: _Expression, precision: int, input_path: str,
 
 @contextmanager
 def _open_input(path: str):
-    """The input file, or stdin for '-', as text."""
+    """The input file, or stdin for '-', as the csv module wants it (``newline=""``), with
+    bytes that are not UTF-8 kept (``surrogateescape``) for batch to refuse their rows."""
+    text = {"encoding": "utf-8", "errors": "surrogateescape", "newline": ""}
     if path == "-":
-        yield sys.stdin
+        stdin = io.TextIOWrapper(sys.stdin.buffer, **text)
+        try:
+            yield stdin
+        finally:
+            stdin.detach()  # leave sys.stdin open
         return
-    with _open(path, "r", encoding="utf-8", verb="read") as file:
+    with _open(path, "r", verb="read", **text) as file:
         yield file
 
 

@@ -70,7 +70,7 @@ def test_a_bad_row_stops_the_run_after_the_rows_before_it(run):
     assert result.exit_code == 1
     assert ndjson(result.stdout) == [{"row": 1, "value": 0.0, "gradients": {"x": 2.0}}]
     assert result.stderr.splitlines() == [
-        "cgcalc: row 2: evaluation error at 1:1: log(-1) is undefined (log is defined for x > 0)",
+        "cgcalc: row 2 (line 2): evaluation error at 1:1: log(-1) is undefined (log is defined for x > 0)",
         "  log(x)*2", "  ^"]
 
 
@@ -80,11 +80,11 @@ def test_skip_bad_reports_each_bad_row_and_keeps_every_good_one(run):
     assert [r["row"] for r in ndjson(result.stdout)] == [1, 7]
     reported = [line for line in result.stderr.splitlines() if line.startswith("cgcalc:")]
     assert reported == [
-        "cgcalc: skipped row 2: evaluation error at 1:1: log(-1) is undefined (log is defined for x > 0)",
-        "cgcalc: skipped row 3: x is missing",
-        'cgcalc: skipped row 4: x = "a" is not a number',
-        "cgcalc: skipped row 5: invalid JSON: Expecting value at column 1",
-        "cgcalc: skipped row 6: evaluation error at 1:1: log(0) is undefined (log is defined for x > 0)",
+        "cgcalc: skipped row 2 (line 2): evaluation error at 1:1: log(-1) is undefined (log is defined for x > 0)",
+        "cgcalc: skipped row 3 (line 3): x is missing",
+        'cgcalc: skipped row 4 (line 4): x = "a" is not a number',
+        "cgcalc: skipped row 5 (line 5): invalid JSON: Expecting value at column 1",
+        "cgcalc: skipped row 6 (line 6): evaluation error at 1:1: log(0) is undefined (log is defined for x > 0)",
         "cgcalc: 5 bad rows skipped",
     ]
 
@@ -94,9 +94,9 @@ def test_bad_csv_cells(run):
     result = run("batch", "x+y", "--input", "-", "--input-format", "csv", "--skip-bad", input=text)
     assert [r["row"] for r in ndjson(result.stdout)] == [1, 5]
     assert result.stderr.splitlines()[:3] == [
-        "cgcalc: skipped row 2: has 1 fields, the header 2",
-        "cgcalc: skipped row 3: x is missing",
-        "cgcalc: skipped row 4: x = 'five' is not a number",
+        "cgcalc: skipped row 2 (line 3): has 1 fields, the header 2",
+        "cgcalc: skipped row 3 (line 4): x is missing",
+        "cgcalc: skipped row 4 (line 5): x = 'five' is not a number",
     ]
 
 
