@@ -466,9 +466,13 @@ def _progress(path: str, file):
         yield lambda: bar.update(task, completed=file.buffer.tell())
 
 
-#: --format choices, and the one a -o FILE's suffix picks when --format is not given
-GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".mmd": "mermaid",
-                 ".txt": "tree"}
+#: --format choices, and the one a -o FILE's suffix picks when --format is not given: cgcalc's
+#: own texts, and the formats every Graphviz build writes (``dot -T?`` lists more)
+GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".txt": "tree", ".svg": "svg",
+                 ".png": "png", ".pdf": "pdf", ".jpg": "jpg", ".jpeg": "jpg", ".gif": "gif",
+                 ".ps": "ps", ".eps": "eps"}
+#: Graphviz's formats that are not text, never written to a terminal
+BINARY_FORMATS = {"png", "pdf", "jpg", "gif"}
 
 
 @cli.command("graph", cls=ExpressionCommand, epilog=f"""\b
@@ -483,8 +487,8 @@ Examples:
 {EXIT_CODES}""")
 @_expression_options
 @click.option("--format", "fmt", type=click.Choice(sorted(set(GRAPH_FORMATS.values()))),
-              help="What to draw (svg and png need Graphviz); by default the suffix of "
-                   "-o FILE says (.dot .gv .svg .png .mmd .txt), else dot.")
+              help="What to draw (all but dot, mermaid and tree need Graphviz); by default "
+                   f"the suffix of -o FILE says ({' '.join(GRAPH_FORMATS)}), else dot.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
 def graph_command(expression: _Expression, precision: int, fmt: str | None,
                   output: str | None) -> None:
@@ -492,11 +496,18 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
 
     Left to right, each operation shows its operator and each variable its name;
     every edge carries its forward value above and, in colour below, the gradient
-    that the reverse pass sent back along it. svg and png are made by Graphviz's
-    dot, mermaid is for Markdown pages, tree draws in the terminal.
+    that the reverse pass sent back along it, and each variable its gradient.
+    svg, png, pdf, jpg, gif, ps and eps are made by Graphviz's dot, mermaid is
+    for Markdown pages, tree draws in the terminal.
     """
-    if fmt is None:
-        fmt = GRAPH_FORMATS.get(os.path.splitext(output or "")[1].lower(), "dot")
+    suffix = os.path.splitext(output or "")[1].lower()
+    if fmt is None and suffix and output != "-" and suffix not in GRAPH_FORMATS:
+        raise click.UsageError(f"cannot tell the format of {output} from its suffix {suffix}; "
+                               f"use one of {' '.join(GRAPH_FORMATS)}, or give --format")
+    fmt = fmt or GRAPH_FORMATS.get(suffix, "dot")
+    to_stdout = output is None or output == "-"
+    if to_stdout and fmt in BINARY_FORMATS and sys.stdout.isatty():
+        raise click.UsageError(f"a {fmt.upper()} is not for the terminal; write it with -o FILE")
     result, expansions = expression.evaluate()
     from .render.picture import Picture
 
@@ -504,7 +515,7 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
     if fmt == "tree":
         from .render.tree import render
 
-        if output is None or output == "-":
+        if to_stdout:
             render(picture)
         else:
             with _open(output, "w", encoding="utf-8") as file:
@@ -514,10 +525,8 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
     from .render.mermaid import mermaid
 
     text = mermaid(picture) if fmt == "mermaid" else dot(picture)
-    data = graphviz(text, fmt) if fmt in ("svg", "png") else text.encode("utf-8")
-    if output is None or output == "-":
-        if fmt == "png" and sys.stdout.isatty():
-            raise click.UsageError("a PNG is not for the terminal; write it with -o FILE")
+    data = text.encode("utf-8") if fmt in ("dot", "mermaid") else graphviz(text, fmt)
+    if to_stdout:
         click.echo(data, nl=False)
     else:
         with _open(output, "wb") as file:

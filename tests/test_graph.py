@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -39,34 +40,59 @@ def _tags_off(html):
     return unescape(re.sub(r"<[^>]+>", "", html))
 
 
-def _reader(edge, node, br, red):
-    """A tiny reader for what cgcalc writes: node texts, and edges (source, target, value,
-    gradient); named groups in the patterns, ``br`` the line break, ``red`` the colour tag."""
-
-    def read(text):
-        nodes, edges = {}, []
-        for line in text.splitlines():
-            if m := re.fullmatch(edge, line):
-                value, grad = (m["label"].split(br) + [None])[:2]
-                if grad is not None:
-                    assert grad.startswith(red), line
-                    grad = _tags_off(grad)
-                edges.append((m["source"], m["target"], _tags_off(value), grad))
-            elif m := re.fullmatch(node, line):
-                label = m["op"] if m["op"] is not None else m["leaf"]
-                nodes[m["id"]] = tuple(_tags_off(part) for part in label.split(br))
-        return nodes, edges
-
-    return read
+def _node_texts(label, br, red, totals, node):
+    """A node's lines without tags; a red line is the variable's gradient, put in ``totals``."""
+    label, _, total = label.partition(br + red)
+    if total and totals is not None:
+        totals[node] = _tags_off((red + total).replace(br, "; "))
+    return tuple(_tags_off(part) for part in label.split(br))
 
 
-read_dot = _reader(r"\s*(?P<source>\w+) -> (?P<target>\w+) \[label=<(?P<label>.*)>\];",
-                   r"\s*(?P<id>\w+) \[label=<(?:(?P<op>.*)>, shape=circle|(?P<leaf>.*)>, "
-                   r"shape=plaintext).*\];",
-                   "<BR/>", f'<FONT COLOR="{RED}">')
-read_mermaid = _reader(r'\s*(?P<source>\w+) -->\|"(?P<label>.*)"\| (?P<target>\w+)',
-                       r'\s*(?P<id>\w+)(?:\(\("(?P<op>.*)"\)\)|\["(?P<leaf>.*)"\]:::leaf)',
-                       "<br/>", f"<span style='color:{RED}'>")
+NODE_DOT = (r"\s*(?P<id>n\d+|out) \[label=<(?:(?P<op>.*)>, shape=(?:circle|box, style=rounded)"
+            r"|(?P<leaf>.*)>, shape=plaintext).*\];")
+
+
+def read_dot(text, totals=None):
+    """Node texts and edges (source, target, value, gradient) of cgcalc's DOT: each edge runs
+    from its source into a node of its own holding the value, a line and the gradient, and on
+    to its target. Variables' gradients go into ``totals``, by node id, when it is given."""
+    nodes, labels, edges = {}, {}, []
+    for line in text.splitlines():
+        if m := re.fullmatch(r'\s*(?P<id>\w+_\d+) \[label=<<TABLE[^>]*>(?P<rows>.*)</TABLE>>, '
+                             r'shape=plain, fontsize=11\];', line):
+            cells = [cell.replace("<BR/>", "; ")
+                     for cell in re.findall(r"<TD[^>]*>(.*?)</TD>", m["rows"])]
+            assert cells[1] == "" and len(cells) in (2, 3), line  # value, the line, gradient
+            grad = cells[2] if len(cells) == 3 else None
+            if grad is not None:
+                assert grad.startswith(f'<FONT COLOR="{RED}">'), line
+                grad = _tags_off(grad)
+            labels[m["id"]] = (_tags_off(cells[0]), grad)
+        elif m := re.fullmatch(r"\s*(?P<source>\w+) -> (?P<e>\w+_\d+):line:w \[arrowhead=none\]; "
+                               r"(?P=e):line:e -> (?P<target>\w+);", line):
+            edges.append((m["source"], m["target"], *labels[m["e"]]))
+        elif m := re.fullmatch(NODE_DOT, line):
+            label = m["op"] if m["op"] is not None else m["leaf"]
+            nodes[m["id"]] = _node_texts(label, "<BR/>", f'<FONT COLOR="{RED}"', totals, m["id"])
+    return nodes, edges
+
+
+def read_mermaid(text, totals=None):
+    """Node texts and edges (source, target, value, gradient) of cgcalc's Mermaid."""
+    br, red = "<br/>", f"<span style='color:{RED}'>"
+    nodes, edges = {}, []
+    for line in text.splitlines():
+        if m := re.fullmatch(r'\s*(?P<source>\w+) -->\|"(?P<label>.*)"\| (?P<target>\w+)', line):
+            value, grad = (m["label"].split(br) + [None])[:2]
+            if grad is not None:
+                assert grad.startswith(red), line
+                grad = _tags_off(grad)
+            edges.append((m["source"], m["target"], _tags_off(value), grad))
+        elif m := re.fullmatch(r'\s*(?P<id>\w+)(?:\(\("(?P<op>.*)"\)\)|\("(?P<box>.*)"\)'
+                               r'|\["(?P<leaf>.*)"\]:::leaf)', line):
+            label = next(m[k] for k in ("op", "box", "leaf") if m[k] is not None)
+            nodes[m["id"]] = _node_texts(label, br, red, totals, m["id"])
+    return nodes, edges
 
 
 def by_texts(nodes, edges):
@@ -107,6 +133,51 @@ def test_shared_variable_is_one_node_with_an_edge_per_use():
         assert from_x == [("n1", "2", "2"), ("n1", "2", "2"), ("n3", "2", "3")]  # 2 + 2 + 3 = 7
 
 
+X_TIMES_Y_PLUS_X = {(("x",), ("×",)): ("3", "4"), (("y",), ("×",)): ("4", "3"),
+                    (("x",), ("+",)): ("3", "1"), (("×",), ("+",)): ("12", "1"),
+                    (("+",), ("value",)): ("15", "1")}
+
+
+def test_each_variable_shows_its_gradient_summed_over_its_uses():
+    pic = picture("x*y + x", x=3, y=4)
+    for read, text in ((read_dot, dot(pic)), (read_mermaid, mermaid(pic))):
+        totals = {}
+        nodes, edges = read(text, totals)
+        assert by_texts(nodes, edges) == X_TIMES_Y_PLUS_X
+        assert {nodes[node]: total for node, total in totals.items()} == {("x",): "5", ("y",): "3"}
+
+
+def test_svg_puts_each_label_on_its_own_edge_value_above_gradient_below(run, graphviz):
+    result = run("graph", "x*y + x", "x=3", "y=4", "--format", "svg")
+    totals = {}
+    nodes, edges = read_svg(result.stdout_bytes, totals)  # checks the layout
+    assert by_texts(nodes, edges) == X_TIMES_Y_PLUS_X
+    assert {nodes[node]: total for node, total in totals.items()} == {("x",): "5", ("y",): "3"}
+
+
+TWO_LAYER_NET = "softmax_cross_entropy(affine(relu(affine(X, W1, b1)), W2, b2), t)"
+TWO_LAYER = str(Path(__file__).resolve().parent.parent / "examples" / "two_layer.json")
+
+
+def test_arrays_show_their_shape_once_their_first_elements_and_norm(run, graphviz):
+    result = run("graph", TWO_LAYER_NET, "--vars", TWO_LAYER, "--format", "svg")
+    assert result.exit_code == 0, result.output
+    totals = {}
+    nodes, edges = read_svg(result.stdout_bytes, totals)
+    keyed = by_texts(nodes, edges)
+    assert keyed[(("X",), ("affine",))] == ("3×4 array: 0.6, 0.9, -0.4, …; norm 2.027",
+                                            "0.007222, 0.008814, -0.01828, …; norm 0.1105")
+    assert keyed[(("b2",), ("affine",))] == ("3 array: -0.13, 0.15, 0.13",
+                                             "-0.08781, 0.07342, 0.01439")
+    assert keyed[(("softmax_cross_entropy",), ("value",))] == ("1.187799043", "1")
+    assert {nodes[n]: t for n, t in totals.items()}[("b1",)] == \
+        "-0.05509, 0.1264, 0.04665, …; norm 0.1639"
+    box = ET.fromstring(result.stdout_bytes).find(f".//{SVG}g[{SVG}title='n9']")
+    assert box.find(f"{SVG}ellipse") is None  # a rounded box that fits the name, 36 pt high
+    ys = [float(y) for y in re.findall(r",(-?[\d.]+)", box.find(f"{SVG}path").get("d"))]
+    assert max(ys) - min(ys) == 36
+
+
 def test_unnamed_output_leaves_as_value_and_constants_show_their_number():
     nodes, edges = read_dot(dot(picture("2*x", x=5)))
     assert by_texts(nodes, edges) == {
@@ -123,22 +194,70 @@ def test_precision_rounds_like_the_tables(run):
     assert by_texts(*read_mermaid(result.stdout))[(("/",), ("value",))] == ("0.333", "1")
 
 
-def read_svg(data):
-    """Node texts, and edges as (value text, its y, gradient text, its colour, its y)."""
-    ns = {"svg": "http://www.w3.org/2000/svg"}
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _path_points(d):
+    """Points along an SVG path of Graphviz's: M, then cubic Bézier segments (C)."""
+    xy = [tuple(map(float, p.split(","))) for p in re.findall(r"-?[\d.]+,-?[\d.]+", d)]
+    points = [xy[0]]
+    for k in range(1, len(xy) - 2, 3):
+        p0, p1, p2, p3 = xy[k - 1:k + 3]
+        for i in range(1, 21):
+            t = i / 20
+            points.append(tuple((1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c
+                                + t ** 3 * e for a, b, c, e in zip(p0, p1, p2, p3)))
+    return points
+
+
+def _centre(text):
+    """Roughly where a text is drawn: its baseline start moved half its width on, and up."""
+    size = float(text.get("font-size"))
+    return (float(text.get("x")) + 0.55 * size * len(text.text) / 2,
+            float(text.get("y")) - size / 3)
+
+
+def read_svg(data, totals=None):
+    """Node texts and edges (source, target, value, gradient) as Graphviz laid them out.
+
+    Each edge's numbers are drawn in a node of its own that the edge runs through; read
+    from the coordinates, its value must lie above the edge's line and its gradient (red)
+    below, and every one of its texts must be nearer to one of the edge's own pieces (the
+    curve in, the line between the numbers, the curve out) than to any other edge."""
     root = ET.fromstring(data)
-    nodes, edges = {}, []
-    for g in root.iter("{http://www.w3.org/2000/svg}g"):
-        title = g.find("svg:title", ns).text
-        texts = g.findall("svg:text", ns)
-        if g.get("class") == "node":
-            nodes[title] = tuple(t.text for t in texts)
-        elif g.get("class") == "edge":
-            a, b = title.split("->")
-            value, grad = texts
-            assert float(value.get("y")) < float(grad.get("y")), "the value is drawn above"
-            assert grad.get("fill") == RED and value.get("fill") is None
-            edges.append((a, b, value.text, grad.text))
+    nodes, labels, pieces = {}, {}, {}
+    for g in root.iter(f"{SVG}g"):
+        title = g.find(f"{SVG}title").text
+        texts = g.findall(f"{SVG}text")
+        if g.get("class") == "edge":
+            a, b = (end.split(":")[0] for end in title.split("->"))
+            pieces[(a, b)] = _path_points(g.find(f"{SVG}path").get("d"))
+        elif g.get("class") == "node" and re.fullmatch(r"\w+_\d+", title):
+            (x0, line_y), (x1, _) = [tuple(map(float, point.split(","))) for point in
+                                     g.find(f"{SVG}polyline").get("points").split()]
+            pieces[(title, title)] = [(x0 + (x1 - x0) * i / 20, line_y) for i in range(21)]
+            above = [t for t in texts if float(t.get("y")) < line_y]
+            below = [t for t in texts if float(t.get("y")) > line_y]
+            assert all(t.get("fill") is None for t in above), "the value is drawn above"
+            assert all(t.get("fill") == RED for t in below), "the gradient is drawn below"
+            labels[title] = ("; ".join(t.text for t in above),
+                             "; ".join(t.text for t in below) or None, texts)
+        elif g.get("class") == "node":
+            black = tuple(t.text for t in texts if t.get("fill") is None)
+            red = [t.text for t in texts if t.get("fill") == RED]
+            nodes[title] = black
+            if red and totals is not None:
+                totals[title] = "; ".join(red)
+    edges = []
+    for label, (value, grad, texts) in labels.items():
+        (a, _), = [key for key in pieces if key[1] == label != key[0]]
+        (_, b), = [key for key in pieces if key[0] == label != key[1]]
+        for text in texts:
+            x, y = _centre(text)
+            nearest = min(pieces, key=lambda key: min((px - x) ** 2 + (py - y) ** 2
+                                                      for px, py in pieces[key]))
+            assert label in nearest, f"{text.text!r} of {a}->{b} lies nearest to {nearest}"
+        edges.append((a, b, value, grad))
     return nodes, edges
 
 
@@ -174,6 +293,41 @@ def test_format_follows_the_output_suffix(run, tmp_path, suffix, start):
     out = tmp_path / f"g{suffix}"
     assert run("graph", "x*y", "x=2", "y=3", "-o", str(out)).exit_code == 0
     assert out.read_text(encoding="utf-8").startswith(start)
+
+
+@pytest.mark.parametrize("suffix, magic", [(".pdf", b"%PDF-"), (".jpg", b"\xff\xd8\xff"),
+                                           (".jpeg", b"\xff\xd8\xff"), (".gif", b"GIF8"),
+                                           (".eps", b"%!PS-Adobe")])
+def test_graphviz_formats_follow_the_output_suffix(run, graphviz, tmp_path, suffix, magic):
+    out = tmp_path / f"g{suffix}"
+    assert run("graph", "x*y", "x=2", "y=3", "-o", str(out)).exit_code == 0
+    assert out.read_bytes().startswith(magic)
+
+
+def test_an_unknown_suffix_is_an_error_and_writes_nothing(run, tmp_path):
+    out = tmp_path / "g.pdff"
+    result = run("graph", "x*y", "x=2", "y=3", "-o", str(out))
+    assert result.exit_code == 2 and result.stdout == "" and not out.exists()
+    assert result.stderr.splitlines()[-1] == (
+        f"cgcalc: usage error: cannot tell the format of {out} from its suffix .pdff; use one "
+        "of .dot .gv .mmd .txt .svg .png .pdf .jpg .jpeg .gif .ps .eps, or give --format "
+        "(see 'cgcalc graph --help')")
+
+
+@pytest.mark.parametrize("fmt", ["png", "pdf", "jpg", "gif"])
+def test_binary_formats_are_not_written_to_a_terminal(fmt):
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    done = subprocess.run([sys.executable, "-c", "from cgcalc.cli import main; main()",
+                           "graph", "x", "x=1", "--format", fmt], stdout=follower,
+                          stderr=subprocess.PIPE, text=True, timeout=60)
+    os.close(follower)
+    os.close(leader)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].startswith(
+        f"cgcalc: usage error: a {fmt.upper()} is not for the terminal; write it with -o FILE")
 
 
 def test_unwritable_output(run):
@@ -213,6 +367,15 @@ def test_tree_sets_values_and_gradients_apart_in_colour(run):
                  env={"FORCE_COLOR": "1", "NO_COLOR": None})
     assert result.stdout.splitlines()[1] == \
         "\x1b[2m├── \x1b[0mx = \x1b[36m2\x1b[0m  ∂ \x1b[32m3\x1b[0m"  # dim, cyan, green
+
+
+def test_tree_gives_a_variable_used_twice_its_gradient(run):
+    result = run("graph", "x*y + x", "x=3", "y=4", "--format", "tree")
+    assert result.stdout.splitlines()[2:5] == [
+        "│   ├── x = 3  ∂ 4  (∂ 5 over all its uses)",
+        "│   └── y = 4  ∂ 3",
+        "└── x = 3  ∂ 1  (∂ 5 over all its uses)",
+    ]
 
 
 def test_tree_draws_shared_inputs_once(run):

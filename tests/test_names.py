@@ -36,7 +36,7 @@ def test_nodes_table_names_versions_and_unnamed_nodes(run):
 
 def test_pictures_name_the_versions(run):
     mermaid = run("graph", "x = x*2; x = x*x", "x=3", "--format", "mermaid").stdout.splitlines()
-    assert mermaid[2:7] == ['  n0["x"]:::leaf', '  n1["2"]:::leaf', '  n2(("×<br/>x₁"))',
+    assert mermaid[2:7] == ['  n0["x<br/><span style=\'color:#d62728\'>24</span>"]:::leaf', '  n1["2"]:::leaf', '  n2(("×<br/>x₁"))',
                             '  n3(("×<br/>x₂"))', '  out["x₂"]:::leaf']
     tree = run("graph", "x = x*2; x*x", "x=3", "--format", "tree").stdout.splitlines()
     assert tree[:5] == ["× = 36  ∂ 1", "├── × x₁ = 6  ∂ 6", "│   ├── x = 3  ∂ 24", "│   └── 2  ∂ 36",

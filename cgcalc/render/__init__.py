@@ -4,7 +4,8 @@
 loads nothing heavy (Rich is loaded by ``tables`` alone, NumPy by arrays alone).
 """
 
-SMALL = 6  #: arrays with more elements are shown by their shape in one-line texts
+LEADING = 3  #: elements of an array shown in one-line texts; the norm stands for the rest
+ARRAY_DIGITS = 4  #: significant digits of those elements, so that a picture stays narrow
 
 
 def number(value: float, precision: int) -> str:
@@ -13,13 +14,17 @@ def number(value: float, precision: int) -> str:
     return "0" if text == "-0" else text
 
 
-def value_text(value, precision: int) -> str:
-    """A value on one line: a number rounded, a small array in full, a larger one by shape."""
+def value_text(value, precision: int, shape: bool = True) -> str:
+    """A value on one line: a number rounded; an array as its shape (unless ``shape`` is
+    False: a gradient has its value's), its first elements and, when some are left out, its
+    norm: ``3×4 array: 0.6, 0.9, -0.4, …; norm 2.04``."""
     if not getattr(value, "ndim", 0):
         return number(value, precision)
-    if value.size > SMALL:
-        return f"{'×'.join(map(str, value.shape))} array"
     import numpy as np
 
-    return np.array2string(value, separator=", ", max_line_width=10**6,
-                           formatter={"float_kind": lambda v: number(v, precision)}).replace("\n", "")
+    digits = min(precision, ARRAY_DIGITS)
+    flat = value.ravel()
+    text = ", ".join(number(v, digits) for v in flat[:LEADING])
+    if flat.size > LEADING:
+        text += f", …; norm {number(np.linalg.norm(flat), digits)}"
+    return f"{'×'.join(map(str, value.shape))} array: {text}" if shape else text

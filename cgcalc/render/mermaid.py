@@ -1,15 +1,16 @@
 """A Mermaid flowchart, for Markdown pages that render Mermaid (GitHub, GitLab, MkDocs).
 
-The same picture as the DOT output: left to right, operations in circles, variables and
-numbers as plain text, each edge labelled with its forward value and, below it in red,
-its gradient; a fused operation drawn with ``--expand`` is a titled subgraph.
+The same picture as the DOT output: left to right, operations in circles (long names in
+rounded boxes), variables (with their gradients in red) and numbers as plain text, each
+edge labelled with its forward value and, below it in red, its gradient (Mermaid draws
+a label on its edge); a fused operation drawn with ``--expand`` is a titled subgraph.
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from .dot import GRAD_COLOR
+from .dot import CIRCLED, GRAD_COLOR
 from .picture import Edge, Picture, node_id
 
 
@@ -28,9 +29,15 @@ def mermaid(picture: Picture) -> str:
 def _node(picture: Picture, node: int) -> str:
     text = _text(picture.texts[node])
     if picture.kinds[node] != "operation":
+        total = picture.totals.get(node)
+        if total is not None:
+            text += f"<br/><span style='color:{GRAD_COLOR}'>{_text(total)}</span>"
         return f'{node_id(node)}["{text}"]:::leaf'
     name = picture.names.get(node)
-    return f'{node_id(node)}(("{text}{"<br/>" + _text(name) if name else ""}"))'
+    text += "<br/>" + _text(name) if name else ""
+    if len(picture.texts[node]) <= CIRCLED:
+        return f'{node_id(node)}(("{text}"))'
+    return f'{node_id(node)}("{text}")'
 
 
 def _text(text: str) -> str:

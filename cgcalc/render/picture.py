@@ -5,7 +5,9 @@ their names, number literals their values. Each edge is one use of a node, so a 
 used twice is one node with two edges. An edge carries the forward value of its source
 and the gradient the reverse pass sent back along it; the gradients on a node's outgoing
 edges add up to its own. The program's value leaves the graph along one more edge, with
-the gradient 1 that the reverse pass starts from. Numbers are rounded like the tables.
+the gradient 1 that the reverse pass starts from. Each variable also carries its own
+gradient, the sum over its uses. Numbers are rounded like the tables; an array shows its
+shape once (on the value), its first elements and its norm.
 """
 
 from __future__ import annotations
@@ -71,8 +73,13 @@ class Picture:
                 self.texts.append("×(−1)" if op is Neg else _SHOWN.get(op.symbol, op.symbol))
             self.inputs.append(tuple(
                 Edge(i, node, value_text(values[i], precision),
-                     None if sent is None or sent[k] is None else value_text(sent[k], precision))
+                     None if sent is None or sent[k] is None
+                     else value_text(sent[k], precision, shape=False))
                 for k, i in enumerate(ins)))
+        #: each variable's gradient, the sum over its uses (none where it is not finite)
+        self.totals = {node: value_text(grad, precision, shape=False)
+                       for node in program.variables.values()
+                       if (grad := result._grad(result.grads[node])) is not None}
         names = NodeNames(program, precision)
         #: names the program assigned to operation nodes (x₁ for a name assigned again)
         self.names = {node: names[node] for node in program.names
@@ -80,7 +87,7 @@ class Picture:
         out = program.output
         self.output_name = names[out]
         self.output = Edge(out, None, value_text(result.value, precision),
-                           value_text(result.grads[out], precision))
+                           value_text(result.grads[out], precision, shape=False))
         #: each fused operation drawn as its primitive graph
         self.clusters = [Cluster(e.op.name, _title(e, values, precision), e.nodes)
                          for e in expansions if e.nodes]
@@ -94,7 +101,7 @@ class Picture:
     def node_lines(self, node_line: Callable[[int], str],
                    open_line: Callable[[int, tuple[str, ...]], str],
                    close_line: str) -> list[str]:
-        """One line per node in id order, the nodes of each cluster indented between the
+        """The lines of each node in id order, the nodes of each cluster indented between the
         line that opens it (given its number and title) and ``close_line``."""
         opening = {c.nodes[0]: (i, c.title) for i, c in enumerate(self.clusters)}
         closing = {c.nodes[-1] for c in self.clusters}
@@ -103,7 +110,7 @@ class Picture:
             if node in opening:
                 lines.append("  " + open_line(*opening[node]))
                 indent = "    "
-            lines.append(indent + node_line(node))
+            lines.extend(indent + line for line in node_line(node).split("\n"))
             if node in closing:
                 lines.append("  " + close_line)
                 indent = "  "

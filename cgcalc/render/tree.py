@@ -1,7 +1,8 @@
 """``--format tree``: the graph in the terminal, from the output back to the variables.
 
 Each line is one use of a node: what it is, its value after ``=``, and after ``∂`` the
-gradient sent back to it along that use. Rich colours the text, but the lines are laid
+gradient sent back to it along that use (and, for a variable used more than once, its
+gradient: the sum over its uses). Rich colours the text, but the lines are laid
 out here by a loop over a stack: Rich's own ``Tree`` renders recursively, and a graph
 may be 100,000 nodes deep. The inputs of a node are drawn once (a shared part of the
 graph could otherwise repeat exponentially often), and lines deeper than ``MAX_DEPTH``
@@ -81,4 +82,9 @@ def _line(picture: Picture, edge: Edge, lead: str) -> Text:
     if edge.grad is not None:
         line.append("  ∂ ")
         line.append(edge.grad, style="green")
+    total = picture.totals.get(node) if kind == "variable" else None
+    if total is not None and total != edge.grad:
+        line.append("  (∂ ")
+        line.append(total, style="green")
+        line.append(" over all its uses)")
     return line
