@@ -227,7 +227,8 @@ def _backward(program: Program, values: list) -> list:
         xs = [values[i] for i in ins]
         for i, rule in zip(ins, RULES[ops[node]].partials):
             if needs[i]:
-                grads[i] = grads[i] + _partial(rule, dout, y, xs)
+                sent = _partial(rule, dout, y, xs)
+                grads[i] = sent if grads[i] is ZERO else grads[i] + sent
     return grads
 
 

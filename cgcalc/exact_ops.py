@@ -64,7 +64,10 @@ def _exact_or_mp(exact: Callable, approx: Callable) -> Callable:
     argument is one (Fractions and mpmath numbers do not mix by themselves). Arguments
     that are neither (the reverse pass's undefined gradient) are passed on as they are."""
     def rule(*xs):
-        if all(type(x) is Fraction for x in xs) or not any(hasattr(x, "_mpf_") for x in xs):
+        for x in xs:
+            if type(x) is not Fraction and hasattr(x, "_mpf_"):
+                break
+        else:
             return exact(*xs)
         return approx(*[approximate(x) if type(x) is Fraction else x for x in xs])
     return rule
