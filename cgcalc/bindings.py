@@ -82,3 +82,41 @@ def load_json_bindings(text: str, origin: str) -> dict[str, float | list]:
             raise BindingError(f"{origin}: {name} is {json.dumps(value)}, not a number or array")
         bindings[name] = value  # the engine makes it a float, and says if it is not finite
     return bindings
+
+
+def exact_binding(text: str, digits: int = 30) -> tuple[str, object]:
+    """``--exact``: ``"x=1/3"`` -> ``("x", Fraction(1, 3))``, checked as :func:`parse_binding`."""
+    name, _ = parse_binding(text)
+    return name, exact_value(name, text.partition("=")[2], digits)
+
+
+def exact_value(name: str, text: str, digits: int = 30):
+    """``--exact``: a binding's text as an exact number, read by cgcalc's own parser
+    (``1.1`` is 11/10, ``1/3`` one third); ``pi/4`` is an mpmath number to ``digits``."""
+    from .exact import evaluate
+    from .parser import parse
+
+    if text.lstrip().startswith("["):
+        raise CgcalcError(f"{name}: --exact works on numbers; arrays compute with floats "
+                          "(drop --exact)")
+    try:
+        program = parse(text)
+        if program.free_variables():
+            raise CgcalcError("not constant")
+        return evaluate(program, digits=digits).value
+    except CgcalcError:
+        raise BindingError(
+            f"{name}={text}: {text.strip()!r} is not a number (a constant expression such as "
+            "1/3 is fine too)") from None
+
+
+def exact_json_bindings(text: str, origin: str) -> dict:
+    """``--exact``: a JSON object of bindings with its numbers as the fractions their text
+    says (``1.1`` is 11/10); checked as :func:`load_json_bindings` checks it."""
+    import json
+    from fractions import Fraction
+
+    checked = load_json_bindings(text, origin)
+    exact = json.loads(text, parse_float=Fraction, parse_int=Fraction)
+    return {name: exact[name] if not isinstance(value, list) else value
+            for name, value in checked.items()}

@@ -211,10 +211,17 @@ class _Expression:
         self.words, self.path, self.expand = words, path, expand
         self.var_words, self.vars_paths = var_words, vars_paths
 
-    def program(self) -> tuple[Program, dict, list[Expansion]]:
-        """Read, parse (and expand) the program; read its bindings."""
+    def program(self, exact: int | None = None) -> tuple[Program, dict, list[Expansion]]:
+        """Read, parse (and expand) the program; read its bindings (as exact numbers, with
+        ``exact`` digits for what is not rational, when given)."""
         from . import parse
         from .bindings import load_json_bindings, parse_binding
+
+        if exact is not None:
+            from .bindings import exact_binding, exact_json_bindings
+
+            parse_binding = functools.partial(exact_binding, digits=exact)
+            load_json_bindings = exact_json_bindings
 
         words = tuple(w[len(_MARK):] if w.startswith(_MARK) else w for w in self.words)
         if self.path is None:
@@ -237,11 +244,17 @@ class _Expression:
             program, expansions = expand(program)
         return program, bindings, expansions
 
-    def evaluate(self, wrt: tuple[str, ...] = ()) -> tuple[Result, list[Expansion]]:
-        """Both passes; warnings go to stderr."""
+    def evaluate(self, wrt: tuple[str, ...] = (),
+                 exact: int | None = None) -> tuple[Result, list[Expansion]]:
+        """Both passes (on exact numbers, with ``exact`` digits for what is not rational,
+        when given); warnings go to stderr."""
         from . import evaluate
 
-        program, bindings, expansions = self.program()
+        program, bindings, expansions = self.program(exact)
+        if exact is not None:
+            from .exact import evaluate as evaluate_exact
+
+            evaluate = functools.partial(evaluate_exact, digits=exact)
         result = evaluate(program, bindings, wrt=wrt or None)
         _warn(result.warnings)
         return result, expansions
@@ -302,8 +315,14 @@ Examples:
 @click.option("--explain", is_flag=True,
               help="Also show the reverse pass step by step: each node's local derivative "
                    "rule, the upstream gradient and their product (the chain rule).")
+@click.option("--exact", is_flag=True,
+              help="Compute with exact fractions: 1.1 is 11/10, x=1/3 one third. What leaves "
+                   "the rationals (exp, log, sqrt(2), pi...) is computed to --digits and marked "
+                   "approximate (≈, \"exact\": false).")
+@click.option("--digits", type=click.IntRange(1, 100_000), default=30, show_default=True,
+              help="With --exact: significant digits of what is not rational.")
 def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: bool,
-                 wrt: tuple[str, ...], explain: bool) -> None:
+                 wrt: tuple[str, ...], explain: bool, exact: bool, digits: int) -> None:
     """Evaluate EXPRESSION and differentiate it with respect to every variable.
 
     EXPRESSION is a program: statements `name = expression` separated by `;` or
@@ -316,7 +335,7 @@ def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: 
     """
     if as_json and explain:
         raise click.UsageError("--explain prints text, not JSON; use one or the other")
-    result, _ = expression.evaluate(wrt)
+    result, _ = expression.evaluate(wrt, digits if exact else None)
     if as_json:
         from .render.json_doc import write
 
@@ -409,6 +428,9 @@ and left out. Columns named pi or e bind them, as in eval.
               show_default=True, help="Format of the results.")
 @click.option("--skip-bad", is_flag=True,
               help="Report bad rows on stderr and go on, instead of stopping at the first.")
+@click.option("--exact", is_flag=True, hidden=True, callback=lambda ctx, param, value: _no_exact(
+    value, "batch computes with floats, many rows at once with NumPy; use 'cgcalc eval --exact' "
+           "row by row"), expose_value=False)
 def batch_command(expression: _Expression, precision: int, input_path: str,
                   input_format: str | None, output: str, skip_bad: bool) -> None:
     """Evaluate EXPRESSION for every row of --input: values and gradients, streamed.
@@ -433,6 +455,11 @@ def batch_command(expression: _Expression, precision: int, input_path: str,
                             report=lambda line: click.echo(line, err=True), progress=progress)
     if skipped:
         click.echo(f"cgcalc: {skipped:,} bad row{'s' if skipped > 1 else ''} skipped", err=True)
+
+
+def _no_exact(value: bool, why: str) -> None:
+    if value:
+        raise click.UsageError(f"--exact is not for this command: {why}")
 
 
 @contextmanager

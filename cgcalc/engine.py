@@ -35,6 +35,7 @@ class Result:
     """The program's value, d(value)/d(variable) for each variable, and every node."""
 
     arrays = False  #: were values arrays? (then :class:`cgcalc.array_engine.ArrayResult`)
+    exact = False  #: were values exact? (then :class:`cgcalc.exact.ExactResult`)
 
     def __init__(self, program: Program, values: list[float], grads: list[float],
                  variables: list[str], warnings: list[str]) -> None:
@@ -180,7 +181,8 @@ def _leaf_values(program: Program, bindings: dict[str, float], convert=_number,
         values[node] = value = convert(name, bindings[name], program, node)
         bound.append(name)
         if name in CONSTANTS and name not in quiet:
-            shown = f"={value:g}" if isinstance(value, float) else " to an array"
+            shown = f"={value:g}" if isinstance(value, float) else \
+                " to an array" if isinstance(value, list) or hasattr(value, "shape") else f"={value}"
             warnings.append(f"the binding {name}{shown} replaces the constant {name}")
     for name in bindings:
         if name not in program.variables:

@@ -6,10 +6,17 @@ loads nothing heavy (Rich is loaded by ``tables`` alone, NumPy by arrays alone).
 
 LEADING = 3  #: elements of an array shown in one-line texts; the norm stands for the rest
 ARRAY_DIGITS = 4  #: significant digits of those elements, so that a picture stays narrow
+_EXACT_MODULES = ("fractions", "mpmath.ctx_mp_python")  #: where --exact's numbers come from
 
 
 def number(value: float, precision: int) -> str:
-    """``value`` rounded to ``precision`` significant digits, for reading (JSON keeps all)."""
+    """``value`` rounded to ``precision`` significant digits, for reading (JSON keeps all).
+    An exact number (``--exact``: a Fraction, or an mpmath number when approximate) is
+    written as :func:`cgcalc.render.exact_numbers.text` says: ``2.2``, ``1/3``, ``≈ 2.718``."""
+    if type(value).__module__ in _EXACT_MODULES:
+        from .exact_numbers import text as exact_text
+
+        return exact_text(value, precision)
     text = f"{value:.{precision}g}"
     return "0" if text == "-0" else text
 

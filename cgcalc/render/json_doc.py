@@ -26,6 +26,8 @@ CHUNK = 10_000  #: nodes encoded per write
 
 def write(result: Result, file: TextIO, nodes: bool = False) -> None:
     """Write the document and a newline to ``file``."""
+    if result.exact:
+        return _write_exact(result, file, nodes)
     head = _head(result)
     if not nodes:
         file.write(head + "\n")
@@ -39,6 +41,35 @@ def write(result: Result, file: TextIO, nodes: bool = False) -> None:
                   "value": plain(n.value), "grad": plain(n.grad), "local": n.local}
                  for n in everything[start:start + CHUNK]]
         file.write((", " if start else "") + json.dumps(chunk, allow_nan=False)[1:-1])
+    file.write("]}\n")
+
+
+def _write_exact(result: Result, file: TextIO, nodes: bool) -> None:
+    """``--exact``: numbers as :mod:`cgcalc.render.exact_numbers` writes them; each node
+    also says whether its value and its gradient are exact and, when its value does not
+    terminate, its fraction."""
+    from .exact_numbers import is_exact, json_head, json_number
+
+    head = json_head(result)
+    if not nodes:
+        file.write(head + "\n")
+        return
+    import json
+
+    def number(value) -> str:
+        return "null" if value is None else json_number(value, result.digits)[0]
+
+    file.write(head[:-1] + ', "nodes": [')
+    for node in result.nodes:
+        text, exact_form = json_number(node.value, result.digits)
+        local = "null" if node.local is None else "[" + ", ".join(map(number, node.local)) + "]"
+        file.write(("" if node.id == 0 else ", ") +
+                   f'{{"id": {node.id}, "op": "{node.op}", "name": {json.dumps(node.name)}, '
+                   f'"inputs": {list(node.inputs)}, "value": {text}, '
+                   f'"exact": {json.dumps(is_exact(node.value))}, ' +
+                   (f'"exact_value": "{exact_form}", ' if exact_form else "") +
+                   f'"grad": {number(node.grad)}, "grad_exact": {json.dumps(is_exact(node.grad))}, '
+                   f'"local": {local}}}')
     file.write("]}\n")
 
 

@@ -1,0 +1,262 @@
+"""``--exact``: the same two walks over the same graph, on exact rationals.
+
+Number literals are the fractions their text says (``1.1`` is 11/10, never the float
+nearest to it) and bindings are exact too, so ``+ - * /``, integer powers, ``abs``,
+``relu`` and ``sqrt`` of a perfect square give exactly the book's numbers::
+
+    >>> import cgcalc, cgcalc.exact
+    >>> program = cgcalc.parse("(apple*apple_num + orange*orange_num)*tax")
+    >>> result = cgcalc.exact.evaluate(program, {"apple": 100, "apple_num": 2,
+    ...                                          "orange": 150, "orange_num": 3, "tax": "1.1"})
+    >>> result.value, result.gradients["tax"]
+    (Fraction(715, 1), Fraction(650, 1))
+
+What leaves the rationals (``exp``, ``log``, ``sin``, ``sqrt(2)``, ``pi``...) is
+computed by mpmath to ``digits`` significant digits (plus guard digits) and is an
+mpmath number: approximate, and so is everything computed from it
+(:func:`cgcalc.exact_ops.is_exact`). The rules live in :mod:`cgcalc.exact_ops`; the
+walks here are loops over node ids like :mod:`cgcalc.engine`'s, whose pieces they reuse.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from functools import cache
+
+from . import engine
+from .errors import BindingError, CgcalcError, EvaluationError
+from .exact_ops import ONE, PRECISION, RULES, ZERO, approximate, is_exact, mp
+from .graph import Program
+from .ops import CONSTANTS, Op
+
+DIGITS = 30  #: significant digits of what leaves the rationals, unless told
+GUARD = 10  #: extra digits mpmath works with, so that the digits reported are right
+
+
+class _Undefined:
+    """A gradient that is not a number (a derivative divided by zero): it flows on through
+    the reverse pass, absorbing whatever it meets, until a ReLU's or abs's mask stops it;
+    it is an error only where it is reported, as the float engine's NaN."""
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+    def _absorb(self, *other):
+        return self
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _absorb
+    __truediv__ = __rtruediv__ = __neg__ = _absorb
+
+
+UNDEFINED = _Undefined()
+
+
+class ExactResult(engine.Result):
+    """:class:`cgcalc.engine.Result` with Fractions (exact) and mpmath numbers (approximate)."""
+
+    exact = True
+
+    def __init__(self, program: Program, values: list, grads: list, variables: list[str],
+                 warnings: list[str], digits: int) -> None:
+        super().__init__(program, values, grads, variables, warnings)
+        self.digits = digits  #: significant digits of the approximate numbers
+
+    @staticmethod
+    def _grad(grad):
+        return None if grad is UNDEFINED else grad
+
+    def _local(self, op: type[Op], y, xs: list) -> tuple:
+        with _working_precision(self.digits):
+            return tuple(_partial(rule, ONE, y, xs) for rule in RULES[op].partials)
+
+    @property
+    def edge_grads(self) -> list:
+        """What the reverse pass sent along each edge (None to an input that needs none)."""
+        if "_edges" not in self.__dict__:
+            with _working_precision(self.digits):
+                self._edges = [_sent(self.program, self.values, self.grads, node)
+                               for node in range(len(self.values))]
+        return self._edges
+
+
+def evaluate(program: Program, bindings: Mapping[str, object] | None = None,
+             wrt: Iterable[str] | None = None, digits: int = DIGITS) -> ExactResult:
+    """Both passes on exact numbers; as :func:`cgcalc.evaluate` otherwise.
+
+    A binding is a Fraction, an int, a string the language reads (``"1.1"``, ``"1/3"``,
+    ``"pi/4"``), or a float (taken at its exact binary value: pass ``"1.1"`` for eleven
+    tenths). Raises :class:`~cgcalc.errors.CgcalcError` for arrays, which are floats.
+    """
+    if program.array_ops:
+        raise CgcalcError("--exact works on numbers; this program uses array operations, "
+                          "which compute with floats (drop --exact)")
+    bindings = dict(bindings or {})
+    wrt = None if wrt is None else list(dict.fromkeys(wrt))
+    implicit = [name for name in wrt or ()
+                if name in CONSTANTS and name in program.variables and name not in bindings]
+    with _working_precision(digits):
+        bindings.update({name: _constant(name) for name in implicit})
+        program = program.binding_constants(CONSTANTS.keys() & bindings.keys())
+        convert = lambda name, value, program, node: _exact_binding(name, value, digits)
+        values, variables, warnings = engine._leaf_values(program, bindings, convert, implicit)
+        for node in program.constants:
+            values[node] = _literal(program, node)
+        for name, node in program.variables.items():
+            if name not in bindings:
+                values[node] = _constant(name)
+        _forward(program, values)
+        names = engine._wrt(program, wrt, variables)
+        grads = _backward(program, values)
+        _check_gradients(program, values, grads, names)
+    return ExactResult(program, values, grads, names, warnings, digits)
+
+
+class _working_precision:
+    """mpmath at ``digits`` + GUARD digits while a walk runs; its precision as it was after."""
+
+    def __init__(self, digits: int) -> None:
+        self.dps = digits + GUARD
+
+    def __enter__(self) -> None:
+        import sys
+
+        self.before = PRECISION.dps
+        mpmath = sys.modules.get("mpmath")
+        self.mp_before = mpmath.mp.dps if mpmath else None
+        PRECISION.dps = self.dps
+
+    def __exit__(self, *error) -> None:
+        import sys
+
+        PRECISION.dps = self.before
+        mpmath = sys.modules.get("mpmath")
+        if mpmath:
+            mpmath.mp.dps = self.mp_before or 15
+
+
+def _constant(name: str):
+    """pi or e, which are not rational: mpmath's, at the working precision."""
+    return +getattr(mp(), name)
+
+
+def exact_number(value, digits: int = DIGITS):
+    """A binding value as an exact number (or an mpmath one, for ``pi/4``)."""
+    if isinstance(value, str):
+        from .bindings import exact_value
+
+        return exact_value("value", value, digits)
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)) and \
+            not hasattr(value, "_mpf_"):
+        raise TypeError
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError
+    return value if hasattr(value, "_mpf_") else Fraction(value)
+
+
+def _exact_binding(name: str, value, digits: int):
+    if isinstance(value, list) or hasattr(value, "shape"):
+        raise CgcalcError(f"{name}: --exact works on numbers; arrays compute with floats "
+                          "(drop --exact)")
+    try:
+        return exact_number(value, digits)
+    except (TypeError, ValueError):
+        raise BindingError(f"{name} = {value!r} is not a finite number") from None
+
+
+@cache
+def _number_pattern() -> re.Pattern[str]:
+    from .parser import terminal_regex
+
+    return re.compile(terminal_regex("NUMBER"))
+
+
+def _literal(program: Program, node: int) -> Fraction:
+    """A number literal as the fraction its text says (``1.1`` is 11/10). A literal that
+    is not in the source as written (one an expansion added) is its float, exactly."""
+    value = program.constants[node]
+    match = _number_pattern().match(program.source, program.pos[node])
+    if match and float(match[0]) == value:
+        return Fraction(match[0])
+    return Fraction(value)
+
+
+def _forward(program: Program, values: list) -> None:
+    """The forward pass with each operation's exact rule; the first value that is
+    undefined (1/0, log(-1)) is an error with its place, as in the float engine."""
+    forwards = [RULES[program.ops[node]].forward for node in program.op_ids]
+    node = -1
+    try:
+        for node, f, a, b in zip(program.op_ids, forwards, program.first, program.second):
+            if b >= 0:
+                values[node] = f(values[a], values[b])
+            elif b == -1:
+                values[node] = f(values[a])
+            else:
+                values[node] = f(*[values[i] for i in a])
+    except (ArithmeticError, ValueError) as error:
+        raise engine._undefined(program, _floats(values), node, error) from None
+
+
+def _partial(rule, dout, y, xs: list):
+    """One gradient a node sends back; UNDEFINED where its rule divides by zero."""
+    try:
+        return rule(dout, y, *xs)
+    except (ArithmeticError, ValueError):
+        return UNDEFINED
+
+
+def _backward(program: Program, values: list) -> list:
+    """d(output)/d(node) for every node, downwards over the ids; an input is sent only
+    what it needs (nothing for a number), and a node whose gradient is exactly 0 sends
+    nothing."""
+    grads = [ZERO] * len(values)
+    grads[program.output] = ONE
+    needs, ops, inputs = program.needs_grad, program.ops, program.inputs
+    for node in reversed(program.op_ids):
+        dout = grads[node]
+        if not needs[node] or dout == 0:
+            if needs[node] and not is_exact(dout):  # an approximate 0 makes its inputs' too
+                for i in inputs[node]:
+                    if needs[i]:
+                        grads[i] = approximate(grads[i]) + dout
+            continue
+        ins, y = inputs[node], values[node]
+        xs = [values[i] for i in ins]
+        for i, rule in zip(ins, RULES[ops[node]].partials):
+            if needs[i]:
+                sent = _partial(rule, dout, y, xs)
+                grads[i] = sent if grads[i] is ZERO else grads[i] + sent
+    return grads
+
+
+def _sent(program: Program, values: list, grads: list, node: int):
+    """What ``node`` sent each input in the reverse pass (see ``engine._sent``)."""
+    ins = program.inputs[node]
+    if not ins or not program.needs_grad[node]:
+        return None
+    dout = grads[node]
+    xs = [values[i] for i in ins]
+    return tuple(_partial(rule, dout, values[node], xs) if program.needs_grad[i] else None
+                 for i, rule in zip(ins, RULES[program.ops[node]].partials))
+
+
+def _check_gradients(program: Program, values: list, grads: list, names: list[str]) -> None:
+    """A reported gradient that is undefined is an error, blamed on the step that made it."""
+    for name in names:
+        node = program.variables[name]
+        if grads[node] is UNDEFINED:
+            defined = lambda g: g is not UNDEFINED
+            step, _, _ = engine.blame(program, node,
+                                      lambda use, k: _sent(program, values, grads, use)[k],
+                                      lambda use: defined(grads[use]), defined)
+            if step is None:  # every use sent a number: their sum is one
+                raise AssertionError(f"the gradient of {name} is undefined")
+            raise engine.step_error(program, _floats(values), step, math.nan)
+
+
+def _floats(values: list) -> list[float]:
+    """The values as floats, for messages that show them (``1 / 0``)."""
+    return [engine.as_float(value) for value in values]

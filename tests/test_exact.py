@@ -1,0 +1,237 @@
+"""``--exact``: exact rationals through both passes, mpmath for what leaves them.
+
+Oracles: SymPy's exact ``Rational`` arithmetic and ``diff`` on random rational programs
+(values and gradients equal exactly), and mpmath at a higher precision for what is not
+rational (the digits asked for agree).
+"""
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
+import mpmath
+import pytest
+import sympy
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import cgcalc
+import cgcalc.exact
+from cgcalc.exact_ops import RULES, is_exact
+from cgcalc.ops import FUNCTIONS, OPERATORS, Neg
+from cgcalc.render.exact_numbers import json_number, text
+from conftest import APPLE_ORANGE_EXPR
+
+APPLE_ORANGE_WORDS = [APPLE_ORANGE_EXPR, "apple=100", "apple_num=2", "orange=150", "orange_num=3",
+                      "tax=1.1"]
+
+
+def exact(source, digits=30, **bindings):
+    return cgcalc.exact.evaluate(cgcalc.parse(source), bindings, digits=digits)
+
+
+def test_the_apple_orange_example_is_exact():
+    result = exact(APPLE_ORANGE_EXPR, apple=100, apple_num=2, orange=150, orange_num=3, tax="1.1")
+    assert result.value == 715 and is_exact(result.value)
+    assert result.gradients == {"apple": Fraction(11, 5), "apple_num": 110,
+                                "orange": Fraction(33, 10), "orange_num": 165, "tax": 650}
+
+
+def test_the_apple_orange_example_in_json_and_tables(run):
+    out = run(*APPLE_ORANGE_WORDS, "--exact", "--json")
+    assert out.exit_code == 0, out.output
+    assert out.stdout == ('{"value": 715, "exact": true, "gradients": {"apple": 2.2, '
+                          '"apple_num": 110, "orange": 3.3, "orange_num": 165, "tax": 650}}\n')
+    table = run(*APPLE_ORANGE_WORDS, "--exact").stdout
+    assert table.splitlines()[0] == "value = 715"
+    assert [line.split()[-1] for line in table.splitlines()[3:]] == \
+        ["2.2", "110", "3.3", "165", "650"]
+
+
+def test_a_literal_is_the_fraction_its_text_says():
+    assert exact("x*1.1", x=1).value == Fraction(11, 10)
+    assert exact("0.1 + 0.2").value == Fraction(3, 10)
+    assert exact("1e-3 + .5 + 2.").value == Fraction(2501, 1000)
+
+
+def test_a_binding_is_read_by_cgcalcs_parser(run):
+    out = run("x*3", "x=1/3", "-v", "y=2**-2", "--exact", "--json", "--wrt", "x")
+    assert json.loads(out.stdout) == {"value": 1, "exact": True, "gradients": {"x": 3}}
+    out = run("x + y", "--vars", "-", "--exact", "--json", input='{"x": 0.1, "y": 0.2}')
+    assert out.stdout == '{"value": 0.3, "exact": true, "gradients": {"x": 1, "y": 1}}\n'
+
+
+def test_a_value_that_does_not_terminate_carries_its_fraction(run):
+    out = run("x/3", "x=1", "--exact", "--json")
+    assert out.stdout == ('{"value": 0.33333333333333333, "exact": true, "exact_value": "1/3", '
+                          '"gradients": {"x": 0.33333333333333333}, '
+                          '"exact_gradients": {"x": "1/3"}}\n')
+
+
+def test_no_negative_zero(run):
+    assert run("0*-x", "x=1", "--json").stdout == '{"value": -0.0, "gradients": {"x": 0.0}}\n'
+    assert run("0*-x", "x=1", "--exact", "--json").stdout == \
+        '{"value": 0, "exact": true, "gradients": {"x": 0}}\n'
+
+
+def test_what_leaves_the_rationals_is_approximate_and_so_is_what_depends_on_it(run):
+    result = exact("x*y + exp(z)", x=Fraction(1, 3), y=3, z=1)
+    assert not is_exact(result.value)
+    assert result.gradients["x"] == 3 and result.gradients["y"] == Fraction(1, 3)
+    assert not is_exact(result.gradients["z"])
+    out = run("x*y + exp(z)", "x=1/3", "y=3", "z=1", "--exact", "--json", "--digits", "20")
+    assert out.stdout == (
+        '{"value": 3.7182818284590452354, "exact": false, "gradients": {"x": 3, '
+        '"y": 0.33333333333333333, "z": 2.7182818284590452354}, "exact_gradients": {"y": "1/3"}, '
+        '"approximate_gradients": ["z"], "digits": 20}\n')
+    table = run("x*y + exp(z)", "x=1/3", "y=3", "z=1", "--exact").stdout
+    assert table == ("value = ≈ 3.718281828\n\nvariable  value  ∂value/∂variable\n"
+                     "x           1/3                 3\ny             3               1/3\n"
+                     "z             1     ≈ 2.718281828\n")
+
+
+@pytest.mark.parametrize("source, value", [
+    ("sqrt(x)", Fraction(3, 2)), ("x**0.5", Fraction(3, 2)), ("x**1.5", Fraction(27, 8)),
+    ("x**-2", Fraction(16, 81)), ("abs(-x)", Fraction(9, 4)), ("relu(-x)", 0),
+    ("exp(x - x)", 1), ("log(x/x)", 0), ("sin(x - x) + cos(0)", 1), ("sigmoid(0)", Fraction(1, 2)),
+])
+def test_what_stays_rational(source, value):
+    result = exact(source, x=Fraction(9, 4))
+    assert result.value == value and is_exact(result.value)
+    assert all(map(is_exact, result.gradients.values()))
+
+
+def test_the_exponent_of_a_constant_power_is_never_differentiated():
+    """x**2 has no log(x) to take: its gradient stays exact (and mpmath is not needed)."""
+    assert exact("x**2", x=Fraction(1, 3)).gradients["x"] == Fraction(2, 3)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("1/(x - x)", "evaluation error at 1:2: 1 / 0 is undefined (the divisor must not be 0)"),
+    ("log(x - 2)", "evaluation error at 1:1: log(0) is undefined (log is defined for x > 0)"),
+    ("(x - 3)**0.5", "evaluation error at 1:8: (-1) ** 0.5 is undefined (a negative base needs an "
+                     "integer exponent, and 0 a non-negative one)"),
+    ("sqrt(x - 2)", "evaluation error at 1:1: the derivative of sqrt(0) is undefined (sqrt is "
+                    "defined for x >= 0, its derivative for x > 0)"),
+])
+def test_errors_keep_their_meaning(run, source, message):
+    out = run(source, "x=2", "--exact")
+    assert out.exit_code == 1
+    assert out.stderr.splitlines()[0] == f"cgcalc: {message}"
+
+
+def test_a_relu_mask_stops_an_undefined_gradient():
+    result = exact("relu(x - 3)*sqrt(x - 2) + x", x=2)
+    assert result.gradients == {"x": 1}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sum(x)", "-v", "x=[1, 2]"], "cgcalc: error: x: --exact works on numbers; arrays compute "
+                                   "with floats (drop --exact)"),
+    (["sum(x)", "x=1"], "cgcalc: error: --exact works on numbers; this program uses array "
+                        "operations, which compute with floats (drop --exact)"),
+    (["batch", "x", "--input", "-"], "cgcalc: usage error: --exact is not for this command: batch "
+                                     "computes with floats, many rows at once with NumPy; use "
+                                     "'cgcalc eval --exact' row by row (see 'cgcalc batch --help')"),
+])
+def test_arrays_and_batch_refuse_exact(run, args, message):
+    out = run(*args, "--exact")
+    assert out.exit_code == 2
+    assert out.stderr == message + "\n"
+
+
+def test_every_scalar_operation_has_an_exact_rule():
+    scalar = {op for op in (*FUNCTIONS.values(), *OPERATORS.values(), Neg) if not op.array_only}
+    assert scalar <= RULES.keys()
+
+
+def test_mpmath_is_imported_only_when_something_leaves_the_rationals():
+    code = ("import sys; from cgcalc.cli import main; sys.argv = ['cgcalc'] + sys.argv[1:]\n"
+            "try: main()\nexcept SystemExit: pass\nprint('mpmath' in sys.modules)")
+    runs = [subprocess.run([sys.executable, "-c", code, *args, "--exact", "--json"],
+                           capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+            for args in (APPLE_ORANGE_WORDS, ["exp(x)", "x=1"])]
+    assert runs == ["False", "True"]
+
+
+@pytest.mark.parametrize("value, table, json_text", [
+    (Fraction(715), "715", ("715", None)), (Fraction(11, 5), "2.2", ("2.2", None)),
+    (Fraction(-1, 3), "-1/3", ("-0.33333333333333333", "-1/3")),
+    (Fraction(10**30), "1e+30", ("1e+30", None)), (Fraction(1, 2**20), "9.536743164e-07…",
+                                                  ("9.5367431640625e-07", None)),
+    (Fraction(2, 7 * 10**12), "2.857142857e-13…", ("2.8571428571428571e-13", "1/3500000000000")),
+])
+def test_exact_numbers_as_text(value, table, json_text):
+    assert text(value, 10) == table
+    assert json_number(value, 30) == json_text
+
+
+# SymPy as the oracle: random rational programs, built with a loop.
+
+UNARY = {"neg": (lambda a: f"-({a})", lambda a: -a), "abs": (lambda a: f"abs({a})", sympy.Abs),
+         "relu": (lambda a: f"relu({a})", lambda a: sympy.Piecewise((a, a > 0), (0, True)))}
+BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+          "/": lambda a, b: a / b}
+RATIONALS = st.fractions(min_value=-20, max_value=20, max_denominator=12)
+STEPS = st.lists(st.tuples(st.sampled_from([*UNARY, *BINARY, "pow"]), st.integers(0, 50),
+                           st.integers(0, 50), st.integers(-3, 3)), min_size=1, max_size=8)
+
+
+@settings(derandomize=True, max_examples=80, deadline=None)
+@given(STEPS, RATIONALS, RATIONALS, RATIONALS)
+def test_values_and_gradients_equal_sympys_exactly(steps, x, y, z):
+    point = {"x": x, "y": y, "z": z}
+    symbols = {name: sympy.Symbol(name, real=True) for name in point}
+    texts, exprs = list(point), list(symbols.values())
+    values = [sympy.Rational(v.numerator, v.denominator) for v in point.values()]
+    for kind, i, j, k in steps:
+        a, b = i % len(texts), j % len(texts)
+        if kind in UNARY:
+            write, make = UNARY[kind]
+            texts.append(write(texts[a]))
+            exprs.append(make(exprs[a]))
+        elif kind == "pow":
+            assume(values[a] != 0 or k >= 0)
+            texts.append(f"({texts[a]})**({k})")
+            exprs.append(exprs[a] ** k)
+        else:
+            assume(kind != "/" or values[b] != 0)
+            texts.append(f"({texts[a]}) {kind} ({texts[b]})")
+            exprs.append(BINARY[kind](exprs[a], exprs[b]))
+        values.append(exprs[-1].subs(dict(zip(symbols.values(), values[:3]))))
+    program = cgcalc.parse(texts[-1])
+    result = cgcalc.exact.evaluate(program, {name: point[name] for name in program.variables})
+    at = {symbols[name]: sympy.Rational(v.numerator, v.denominator) for name, v in point.items()}
+    assert result.value == Fraction(str(values[-1]))
+    for name, symbol in symbols.items():
+        gradient = result.gradients.get(name, Fraction(0))
+        assert is_exact(gradient)
+        assert gradient == Fraction(str(sympy.diff(exprs[-1], symbol).subs(at)))
+
+
+# mpmath at a higher precision as the oracle for what leaves the rationals.
+
+TRANSCENDENTAL = [
+    ("exp(x)*sin(y) + log(x + y)", lambda x, y: mpmath.exp(x) * mpmath.sin(y) + mpmath.log(x + y)),
+    ("sqrt(x)**3 / cos(y) - tanh(x*y)",
+     lambda x, y: mpmath.sqrt(x) ** 3 / mpmath.cos(y) - mpmath.tanh(x * y)),
+    ("x**y + sigmoid(x - y) + pi*tan(y/3)",
+     lambda x, y: x ** y + 1 / (1 + mpmath.exp(y - x)) + mpmath.pi * mpmath.tan(y / 3)),
+]
+
+
+@settings(derandomize=True, max_examples=30, deadline=None)
+@given(st.sampled_from(range(len(TRANSCENDENTAL))), st.fractions(1, 5, max_denominator=9),
+       st.fractions(1, 3, max_denominator=9), st.sampled_from([15, 30, 60]))
+def test_digits_agree_with_mpmath_at_a_higher_precision(case, x, y, digits):
+    source, reference = TRANSCENDENTAL[case]
+    result = exact(source, digits=digits, x=x, y=y)
+    with mpmath.workdps(digits + 30):
+        X, Y = mpmath.mpf(x.numerator) / x.denominator, mpmath.mpf(y.numerator) / y.denominator
+        want = reference(X, Y)
+        dx = mpmath.diff(lambda t: reference(t, Y), X)
+        assert not is_exact(result.value)
+        for got, expected in ((result.value, want), (result.gradients["x"], dx)):
+            got = mpmath.mpf(got.numerator) / got.denominator if is_exact(got) else got
+            assert abs(got - expected) <= abs(expected) * mpmath.mpf(10) ** -digits
