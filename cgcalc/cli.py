@@ -279,7 +279,8 @@ def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: 
     """Evaluate EXPRESSION and differentiate it with respect to every variable.
 
     EXPRESSION is a program: statements `name = expression` separated by `;` or
-    new lines, `#` comments; its value is the last statement's. Operators
+    new lines, `#` comments; its value is the last statement's. `f(x) = x**2 + 1`
+    defines a function, called like the built-ins. Operators
     `+ - * / **` (or `^`) and `@` (matrix product), functions exp log sqrt sin
     cos tan tanh sigmoid relu abs, constants pi and e. On arrays also transpose,
     sum mean max (with an optional axis), reshape, softmax log_softmax,
