@@ -46,14 +46,15 @@ class Program:
         self.names: dict[int, str] = {}  #: node id -> the name first assigned to it
         #: (assigned name or None, value node, first node id made by the statement)
         self.statements: list[tuple[str | None, int, int]] = []
-        self.output = -1  #: the node whose value is the program's value
+        self.output = -1  #: the node whose value is the program's value (-1: none)
         #: Operation nodes in id order as (id, forward, backward, a, b): the rules and the
         #: input ids unpacked, b = -1 for one input, a = all ids and b = -2 for more than
         #: two; backward is None where no variable is upstream. The engine's passes
         #: loop over this list without building anything per node.
         self.operations: list[tuple[int, Callable, Callable | None, Any, int]] = []
         self.array_ops = False  #: uses an operation defined on arrays only (``@``, ``sum``)
-        self.calls: list[Call] = []  #: calls of functions the program defined, a call after those in its body
+        self.functions: dict[str, Function] = {}  #: functions the program defines, by name
+        self.calls: list[Call] = []  #: each call of a defined function, after those in its body
 
     def __len__(self) -> int:
         return len(self.ops)

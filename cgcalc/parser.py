@@ -87,20 +87,22 @@ class GrammarLexer(Lexer):
 class Builder:
     """Lark's callbacks: each reduction adds a node to the program being built."""
 
-    def begin(self, text: str) -> None:
+    def begin(self, text: str, needs_value: bool) -> None:
         self.program = Program(text)
+        self.needs_value = needs_value
         self.scope: dict[str, int] = {}  # assigned names (in a body: parameters) -> their node
         self.first_node = 0  # the first node of the statement being parsed
-        self.functions: dict[str, Function] = {}  # defined so far
+        self.functions = self.program.functions  # defined so far
         self.outside: tuple | None = None  # while a body is parsed: the program, scope, signature
 
     def start(self, statements: list) -> Program:
         program = self.program
-        if not program.statements:
+        if program.statements:
+            program.output = program.statements[-1][1]
+        elif self.needs_value:
             raise ParseError("the program defines functions but computes nothing; add an "
                              f"expression that calls one, such as {next(iter(self.functions))}(1)",
                              program.source, len(program.source.rstrip()))
-        program.output = program.statements[-1][1]
         return program
 
     def signature(self, children: list) -> None:
@@ -276,11 +278,15 @@ def terminal_regex(name: str) -> str:
     return pattern.value if pattern.type == "str" else pattern.to_regexp()
 
 
-def parse(text: str) -> Program:
-    """Parse a program into its graph (raises :class:`ParseError` or :class:`UnknownNameError`)."""
+def parse(text: str, *, needs_value: bool = True) -> Program:
+    """Parse a program into its graph (raises :class:`ParseError` or :class:`UnknownNameError`).
+
+    A program of function definitions alone has no value: an error, unless ``needs_value``
+    is false (an interactive session's first lines); its ``output`` is then -1.
+    """
     parser, builder = _parser()
     with _lock:
-        builder.begin(text)
+        builder.begin(text, needs_value)
         try:
             return parser.parse(text)
         except UnexpectedInput as error:

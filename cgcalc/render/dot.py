@@ -38,6 +38,16 @@ def dot(picture: Picture) -> str:
     return "\n".join(lines) + "\n"
 
 
+def drawn(picture: Picture, fmt: str) -> bytes:
+    """The picture as ``fmt``: DOT or Mermaid text, or SVG or PNG made by Graphviz."""
+    if fmt == "mermaid":
+        from .mermaid import mermaid
+
+        return mermaid(picture).encode("utf-8")
+    text = dot(picture)
+    return graphviz(text, fmt) if fmt in ("svg", "png") else text.encode("utf-8")
+
+
 def _node(picture: Picture, node: int) -> str:
     text = escape(picture.texts[node])
     if picture.kinds[node] != "operation":
