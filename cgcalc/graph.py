@@ -46,7 +46,7 @@ class Program:
         self.names: dict[int, str] = {}  #: node id -> the name first assigned to it
         #: (assigned name or None, value node, first node id made by the statement)
         self.statements: list[tuple[str | None, int, int]] = []
-        self.output = -1  #: the node whose value is the program's value (-1: none)
+        self.output = -1  #: the node whose value is the program's value
         #: Operation nodes in id order as (id, forward, backward, a, b): the rules and the
         #: input ids unpacked, b = -1 for one input, a = all ids and b = -2 for more than
         #: two; backward is None where no variable is upstream. The engine's passes

@@ -87,9 +87,9 @@ class GrammarLexer(Lexer):
 class Builder:
     """Lark's callbacks: each reduction adds a node to the program being built."""
 
-    def begin(self, text: str, needs_value: bool) -> None:
+    def begin(self, text: str) -> None:
         self.program = Program(text)
-        self.needs_value = needs_value
+        self.needs_value = True  # may the program be definitions alone? (see parse)
         self.scope: dict[str, int] = {}  # assigned names (in a body: parameters) -> their node
         self.first_node = 0  # the first node of the statement being parsed
         self.functions = self.program.functions  # defined so far
@@ -286,7 +286,8 @@ def parse(text: str, *, needs_value: bool = True) -> Program:
     """
     parser, builder = _parser()
     with _lock:
-        builder.begin(text, needs_value)
+        builder.begin(text)
+        builder.needs_value = needs_value
         try:
             return parser.parse(text)
         except UnexpectedInput as error:
