@@ -82,7 +82,8 @@ def test_nodes_of_a_call_carry_the_functions_name(run):
     assert [n["op"] for n in doc["nodes"]] == [
         "var", "softplus:const", "softplus:exp", "softplus:add", "softplus:log", "const", "mul"]
     table = run(SOFTPLUS + "softplus(a)*2", "a=0", "--nodes").stdout
-    assert re.search(r"^ 4 +softplus:log +#3 +0\.6931471806 +0\.5 +2$", table, re.M), table
+    row = next(line.split() for line in table.splitlines() if line.split()[:1] == ["4"])
+    assert "softplus:log" in row and row[-3:] == ["0.6931471806", "0.5", "2"]
 
 
 def test_calls_inside_a_body_are_named_outer_first():
@@ -128,8 +129,8 @@ def test_the_body_is_shown_as_written():
 
 def test_functions_work_through_explain(run):
     out = run(SOFTPLUS + "y = softplus(a)", "a=0", "--explain").stdout
-    assert "y = log(#3) = 0.6931471806" in out
-    assert "  ∂y/∂a = 0.5" in out
+    assert re.search(r"^y = log\(\S+\) = 0\.6931471806$", out, re.M), out
+    assert out.endswith("Each variable's gradient is the sum over its uses:\n  ∂y/∂a = 0.5\n")
 
 
 def test_my_sigmoid_in_a_file_and_in_batch(run, tmp_path):
@@ -244,7 +245,7 @@ def test_the_readmes_function_examples_are_real_runs(run, monkeypatch):
     monkeypatch.chdir(root)
     readme = (root / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Functions you define")[1].split("\n## ")[0]
-    nodes = run("softplus(x) = log(1 + exp(x))\nsoftplus(w*x + b)", "w=2", "x=0.5", "b=-1",
+    nodes = run("softplus(x) = log(1 + exp(x)); softplus(w*x + b)", "w=2", "x=0.5", "b=-1",
                 "--nodes").stdout
     assert "\n".join(line.rstrip() for line in nodes.splitlines()) in section
     assert run("-f", "examples/neuron.cg", "w=2", "b=-1").stdout in section
