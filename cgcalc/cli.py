@@ -83,6 +83,8 @@ class CgcalcGroup(_PlainHelp, click.Group):
     """Runs ``eval`` when the first word is not a command, and reports every error alike."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and sys.stdin.isatty() and sys.stdout.isatty():
+            args = ["repl"]  # bare cgcalc on a terminal: a session, as qalc and numbat start
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args.insert(0, "eval")
         return super().parse_args(ctx, args)
@@ -192,8 +194,9 @@ def cli() -> None:
     reverse pass (backpropagation), and prints the value and the derivative of
     the value with respect to every variable. `cgcalc EXPRESSION` is short for
     `cgcalc eval EXPRESSION`. `cgcalc graph` draws the graph, `cgcalc check`
-    compares backpropagation with central differences, and `cgcalc batch`
-    evaluates many rows of bindings at once.
+    compares backpropagation with central differences, `cgcalc batch`
+    evaluates many rows of bindings at once, and `cgcalc repl` (or bare
+    `cgcalc` on a terminal) is an interactive session.
     """
 
 
@@ -326,7 +329,8 @@ def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: 
     """Evaluate EXPRESSION and differentiate it with respect to every variable.
 
     EXPRESSION is a program: statements `name = expression` separated by `;` or
-    new lines, `#` comments; its value is the last statement's. Operators
+    new lines, `#` comments; its value is the last statement's. `f(x) = x**2 + 1`
+    defines a function, called like the built-ins. Operators
     `+ - * / **` (or `^`) and `@` (matrix product), functions exp log sqrt sin
     cos tan tanh sigmoid relu abs, constants pi and e. On arrays also transpose,
     sum mean max (with an optional axis), reshape, softmax log_softmax,
@@ -493,6 +497,29 @@ def _progress(path: str, file):
         yield lambda: bar.update(task, completed=file.buffer.tell())
 
 
+@cli.command("repl", epilog="""\b
+Example session:
+  cgcalc> apple = 100
+  cgcalc> apple_num = 2
+  cgcalc> tax = 1.1
+  cgcalc> price = apple*apple_num*tax
+  cgcalc> :help""")
+@click.option("--precision", type=click.IntRange(1, 17), default=10, show_default=True,
+              help="Significant digits shown.")
+def repl_command(precision: int) -> None:
+    """An interactive session: one program built a statement at a time.
+
+    `name = number` binds a variable (as -v would); every other input adds
+    statements to the program, and its value and gradients are printed. Bare
+    `cgcalc` on a terminal starts it too. Inputs are remembered in
+    $XDG_STATE_HOME/cgcalc/history; :help lists the commands; Ctrl-D leaves.
+    When stdin is not a terminal, its lines are the inputs.
+    """
+    from .repl import run
+
+    run(precision)
+
+
 #: --format choices, and the one a -o FILE's suffix picks when --format is not given: cgcalc's
 #: own texts, and the formats every Graphviz build writes (``dot -T?`` lists more)
 GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".txt": "tree", ".svg": "svg",
@@ -548,11 +575,9 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
             with _open(output, "w", encoding="utf-8") as file:
                 render(picture, file=file)
         return
-    from .render.dot import dot, graphviz
-    from .render.mermaid import mermaid
+    from .render.dot import drawn
 
-    text = mermaid(picture) if fmt == "mermaid" else dot(picture)
-    data = text.encode("utf-8") if fmt in ("dot", "mermaid") else graphviz(text, fmt)
+    data = drawn(picture, fmt)
     if to_stdout:
         click.echo(data, nl=False)
     else:

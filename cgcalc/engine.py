@@ -53,9 +53,9 @@ class Result:
         """Every node in forward (topological) order."""
         p, values, grads, local = self.program, self.values, self.grads, self._local
         return [
-            NodeValue(i, op.name, p.names.get(i), ins, values[i], self._grad(grads[i]),
+            NodeValue(i, name, p.names.get(i), ins, values[i], self._grad(grads[i]),
                       local(op, values[i], [values[j] for j in ins]) if ins else None)
-            for i, (op, ins) in enumerate(zip(p.ops, p.inputs))
+            for i, (op, name, ins) in enumerate(zip(p.ops, p.op_names(), p.inputs))
         ]
 
     @staticmethod

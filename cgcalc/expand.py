@@ -4,7 +4,8 @@ An operation with an ``expansion`` (see :mod:`cgcalc.ops`) declares itself as a 
 of the language, e.g. sigmoid as ``1/(1 + exp(-x))``. That text is parsed by cgcalc
 once, and its nodes are copied in place of every node of the operation, so the engine
 runs the book's primitive steps (×(−1), exp, +1, 1/x for the sigmoid) instead of the
-fused rule. Nodes are copied in id order, so ids stay a topological order.
+fused rule. Nodes are copied in id order (:meth:`Program.splice`), so ids stay a
+topological order; the calls of defined functions keep their nodes, renumbered.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from .graph import Program
+from .graph import Call, Program
 from .ops import OPERANDS, Const, Op, Var
 
 
@@ -28,23 +29,29 @@ class Expansion:
 def expand(program: Program) -> tuple[Program, list[Expansion]]:
     """A copy of ``program`` with every fused node replaced by its expansion."""
     out = Program(program.source)
-    new = [0] * len(program)  # old id -> new id
+    new = [0] * len(program)  # old id -> new id (of the last node it became)
+    first = [0] * len(program)  # old id -> the first new id made for it
     expansions: list[Expansion] = []
     for node, (op, ins) in enumerate(zip(program.ops, program.inputs)):
         pos = program.pos[node]
+        first[node] = len(out)
         if op is Var:
             new[node] = out.variable(program.names[node], pos)
         elif op is Const:
             new[node] = out.constant(program.constants[node], pos)
         elif op.expansion:
-            first = len(out)
+            template = _template(op)
             args = tuple(new[i] for i in ins)
-            new[node] = _splice(out, _template(op), dict(zip(OPERANDS[op.arity], args)), pos)
-            expansions.append(Expansion(op, args, range(first, len(out))))
+            leaves = {template.variables[name]: arg for name, arg in zip(OPERANDS[op.arity], args)}
+            new[node] = out.splice(template, leaves, pos)
+            expansions.append(Expansion(op, args, range(first[node], len(out))))
         else:
             new[node] = out.add(op, tuple(new[i] for i in ins), pos)
     for node, name in program.names.items():
         out.names.setdefault(new[node], name)
+    out.calls = [Call(call.function, tuple(new[i] for i in call.inputs),
+                      range(first[call.nodes[0]], new[call.nodes[-1]] + 1) if call.nodes else range(0))
+                 for call in program.calls]
     out.output = new[program.output]
     return out, expansions
 
@@ -60,16 +67,3 @@ def _template(op: type[Op]) -> Program:
         raise ValueError(f"{op.name}.expansion uses {', '.join(sorted(unknown))}, "
                          f"not only its inputs {', '.join(OPERANDS[op.arity])}")
     return template
-
-
-def _splice(out: Program, template: Program, args: dict[str, int], pos: int) -> int:
-    """Copy ``template``'s nodes into ``out`` (its variables become ``args``); its output's id."""
-    copied = [0] * len(template)
-    for node, (op, ins) in enumerate(zip(template.ops, template.inputs)):
-        if op is Var:
-            copied[node] = args[template.names[node]]
-        elif op is Const:
-            copied[node] = out.constant(template.constants[node], pos)
-        else:
-            copied[node] = out.add(op, tuple(copied[i] for i in ins), pos)
-    return copied[template.output]

@@ -11,9 +11,22 @@ from __future__ import annotations
 import copy
 from array import array
 from collections.abc import Iterable
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 
 from .ops import CONSTANTS, Const, Op, Var
+
+if TYPE_CHECKING:
+    from .functions import Function
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call of a function the program defined: the nodes its body was copied to."""
+
+    function: Function
+    inputs: tuple[int, ...]  #: ids of its arguments
+    nodes: range  #: contiguous ids of the body's copy (empty if the body is a parameter)
 
 
 class Program:
@@ -47,6 +60,8 @@ class Program:
         self.first: list[Any] = []
         self.second: list[int] = []
         self.array_ops = False  #: uses an operation defined on arrays only (``@``, ``sum``)
+        self.functions: dict[str, Function] = {}  #: functions the program defines, by name
+        self.calls: list[Call] = []  #: each call of a defined function, after those in its body
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -122,6 +137,44 @@ class Program:
         self.pos.append(pos)
         self.needs_grad.append(needs_grad)
         return len(self.ops) - 1
+
+    def parameter(self, name: str, pos: int) -> int:
+        """A parameter of a function body: a variable node, but not a free variable (a free
+        name of the same spelling, met when a function is called inside the body, is another)."""
+        node = self._leaf(Var, pos, True)
+        self.names[node] = name
+        return node
+
+    def splice(self, template: Program, leaves: dict[int, int], pos: int) -> int:
+        """Copy ``template``'s nodes to the end of this program, in id order (so ids stay a
+        topological order), at source position ``pos``; its variable nodes are not copied but
+        become ``leaves[id]``. Its calls come along. Returns the id of its output's copy."""
+        copied = [0] * len(template)
+        for node, (op, ins) in enumerate(zip(template.ops, template.inputs)):
+            if op is Var:
+                copied[node] = leaves[node]
+            elif op is Const:
+                copied[node] = self.constant(template.constants[node], pos)
+            else:
+                copied[node] = self.add(op, tuple(copied[i] for i in ins), pos)
+        self.calls.extend(
+            Call(call.function, tuple(copied[i] for i in call.inputs),
+                 range(copied[call.nodes[0]], copied[call.nodes[-1]] + 1) if call.nodes else range(0))
+            for call in template.calls)
+        return copied[template.output]
+
+    def op_names(self) -> list[str]:
+        """Each node's operation as ``--nodes`` shows it: ``add``, or ``softplus:add`` for a
+        node of a call of ``softplus`` (``outer:inner:add`` inside a call in a body)."""
+        names = [op.name for op in self.ops]
+        if self.calls:
+            within = [""] * len(names)
+            # outer calls first (of two with the same nodes, the later one holds the other)
+            for call in sorted(reversed(self.calls), key=lambda c: (c.nodes.start, -len(c.nodes))):
+                for node in call.nodes:
+                    within[node] += call.function.name + ":"
+            names = [prefix + name for prefix, name in zip(within, names)]
+        return names
 
     def label(self, node: int) -> str:
         """How a node is called: its variable or first assigned name, else ``#id``."""

@@ -20,7 +20,8 @@ from functools import cache
 from . import _lark_parser as lark
 from ._lark_parser import Lexer, UnexpectedInput
 from .errors import ParseError, UnknownNameError
-from .graph import Program
+from .functions import Function
+from .graph import Call, Program
 from .ops import FUNCTIONS, OPERATORS, Neg
 
 class _Token:
@@ -62,10 +63,13 @@ class GrammarLexer(Lexer):
         self._open, self._close = literal["("], literal[")"]
 
     def lex(self, lexer_state, parser_state=None):
-        text = lexer_state.text.text  # Lark hands over the whole text as a TextSlice
+        return self.tokens(lexer_state.text.text)  # Lark hands over the whole text as a TextSlice
+
+    def tokens(self, text: str, pos: int = 0):
+        """The tokens of ``text`` from ``pos`` on."""
         opening, closing, token = self._open, self._close, _Token
-        depth = pos = 0
-        for match in self._finditer(text):
+        depth = 0
+        for match in self._finditer(text, pos):
             if match.start() != pos:
                 break
             kind = match.lastgroup
@@ -87,13 +91,64 @@ class Builder:
 
     def begin(self, text: str) -> None:
         self.program = Program(text)
-        self.scope: dict[str, int] = {}  # assigned names -> their newest node
+        self.needs_value = True  # may the program be definitions alone? (see parse)
+        self.scope: dict[str, int] = {}  # assigned names (in a body: parameters) -> their node
         self.first_node = 0  # the first node of the statement being parsed
+        self.functions = self.program.functions  # defined so far
+        self.outside: tuple | None = None  # while a body is parsed: the program, scope, signature
 
     def start(self, statements: list) -> Program:
         program = self.program
-        program.output = program.statements[-1][1]
+        if program.statements:
+            program.output = program.statements[-1][1]
+        elif self.needs_value:
+            raise ParseError("the program defines functions but computes nothing; add an "
+                             f"expression that calls one, such as {next(iter(self.functions))}(1)",
+                             program.source, len(program.source.rstrip()))
         return program
+
+    def signature(self, children: list) -> None:
+        """``f(x, y)`` before ``=``: from here until :meth:`define`, nodes go to the body."""
+        name, *params = children
+        source = self.program.source
+        if params[0] is None:  # f() = ...
+            params = []
+        if name.value in FUNCTIONS:
+            raise UnknownNameError(f"{name.value} is a built-in function; give yours another name",
+                                   source, name.start_pos)
+        body = Program(source)
+        scope: dict[str, int] = {}
+        for param in params:
+            if param.value in scope:
+                raise UnknownNameError(f"{name.value} has two parameters named {param.value}",
+                                       source, param.start_pos)
+            scope[param.value] = body.parameter(param.value, param.start_pos)
+        self.outside = (self.program, self.scope, name, scope)
+        self.program, self.scope = body, scope
+
+    def define(self, children: list) -> None:
+        """The body is complete: keep the function; the program is as it was before."""
+        body, output = self.program, children[1]
+        body.output = output
+        body.statements.append((None, output, 0))
+        self.program, self.scope, name, params = self.outside
+        self.outside = None
+        self.functions[name.value] = Function(name.value, tuple(params), body,
+                                              tuple(params.values()), self._body_text(name))
+
+    def _body_text(self, name: _Token) -> str:
+        """The body as written: the tokens after the definition's "=" up to its statement's end."""
+        text = self.program.source
+        tokens = self.lexer.tokens(text, name.start_pos)
+        for token in tokens:
+            if token.type == "EQUAL":
+                break
+        start = end = token.start_pos + 1
+        for token in tokens:
+            if token.type == "_SEP":
+                break
+            start, end = min(start, token.start_pos), token.start_pos + len(token.value)
+        return " ".join(text[start:end].split())
 
     def assign(self, children: list) -> None:
         name, node = children
@@ -134,14 +189,16 @@ class Builder:
 
     def call(self, children: list) -> int:
         name, *args = children
+        if args[0] is None:  # f(): Lark's placeholder for the missing arguments
+            args = []
         source = self.program.source
-        name, pos, op = name.value, name.start_pos, FUNCTIONS.get(name.value)
+        name, pos = name.value, name.start_pos
+        op = FUNCTIONS.get(name)
         if op is None:
-            import difflib
-
-            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
-            hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(FUNCTIONS))}"
-            raise UnknownNameError(f"unknown function '{name}'{hint}", source, pos)
+            function = self.functions.get(name)
+            if function is None or self.outside is not None and name == self.outside[2].value:
+                raise UnknownNameError(self._unknown(name), source, pos)
+            return self._call(function, args, pos)
         if len(args) != op.arity:  # an int, or a range (fewest, most or None)
             fewest, most = op.arity if isinstance(op.arity, tuple) else (op.arity, op.arity)
             if not fewest <= len(args) <= (len(args) if most is None else most):
@@ -150,6 +207,37 @@ class Builder:
         if op.params:
             self._constant_params(op, name, args[1:])
         return self.program.add(op, tuple(args), pos)
+
+    def _unknown(self, name: str) -> str:
+        """Why ``name(...)`` cannot be called, with the closest known name."""
+        if self.outside is not None and name == self.outside[2].value:
+            return (f"{name} calls itself; a function cannot be recursive (it is copied out at "
+                    "each call, and the graph must end)")
+        import difflib
+
+        known = [*FUNCTIONS, *self.functions]
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(known))}"
+        if self.outside is not None:
+            hint += " (a function may call built-ins and functions defined before it)"
+        return f"unknown function '{name}'{hint}"
+
+    def _call(self, function: Function, args: list[int], pos: int) -> int:
+        """Copy the body, its parameters bound to ``args`` and its other names looked up here."""
+        program, body = self.program, function.body
+        if len(args) != len(function.params):
+            count = len(function.params)
+            raise UnknownNameError(f"{function.signature()} takes {_count(count, count, 'argument')}"
+                                   f", got {len(args)}", program.source, pos)
+        leaves = dict(zip(function.param_nodes, args))
+        outside = self.scope if self.outside is None else {}  # a body's parameters are its own
+        for name, node in body.variables.items():
+            found = outside.get(name)
+            leaves[node] = found if found is not None else program.variable(name, pos)
+        first = len(program)
+        output = program.splice(body, leaves, pos)
+        program.calls.append(Call(function, tuple(args), range(first, len(program))))
+        return output
 
     def _constant_params(self, op, name, params: list[int]) -> None:
         """An axis or a shape must not depend on a variable: it would have no gradient."""
@@ -181,7 +269,9 @@ def _parser() -> tuple[lark.Lark, Builder]:
     frontend = data["parser"]
     data = {**data, "parser": {**frontend, "lexer_conf": {**frontend["lexer_conf"],
                                                           "lexer_type": GrammarLexer}}}
-    return lark.Lark._load_from_dict(data, lark.MEMO, transformer=builder), builder
+    parser = lark.Lark._load_from_dict(data, lark.MEMO, transformer=builder)
+    builder.lexer = parser.parser.lexer
+    return parser, builder
 
 
 def terminal_regex(name: str) -> str:
@@ -190,11 +280,16 @@ def terminal_regex(name: str) -> str:
     return pattern.value if pattern.type == "str" else pattern.to_regexp()
 
 
-def parse(text: str) -> Program:
-    """Parse a program into its graph (raises :class:`ParseError` or :class:`UnknownNameError`)."""
+def parse(text: str, *, needs_value: bool = True) -> Program:
+    """Parse a program into its graph (raises :class:`ParseError` or :class:`UnknownNameError`).
+
+    A program of function definitions alone has no value: an error, unless ``needs_value``
+    is false (an interactive session's first lines); its ``output`` is then -1.
+    """
     parser, builder = _parser()
     with _lock, _without_cyclic_gc():
         builder.begin(text)
+        builder.needs_value = needs_value
         try:
             return parser.parse(text)
         except UnexpectedInput as error:
@@ -238,6 +333,9 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
     pos = len(text.rstrip()) if at_end else token.start_pos
     if at_end and "_SEP" in expected and "NUMBER" in expected:
         return ParseError("empty program; write an expression such as x*y", text, 0)
+    if not at_end and token.type == "DEFNAME":
+        return ParseError(f"a function is defined by a statement of its own, such as "
+                          f"{token.value}(x) = x**2 + 1", text, pos)
     if at_end:
         found = "end of input"
     elif token.type == "_SEP" and token.value != ";":
@@ -246,6 +344,8 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ParseError:
         found = f"'{token.value}'"
     words: list[str] = []
     for terminal in sorted(expected, key=lambda t: _ORDER.index(t) if t in _ORDER else len(_ORDER)):
+        if terminal == "DEFNAME":
+            continue  # wherever a definition may start, a name may too
         if terminal == "ADDOP" and _OPERAND <= expected:
             continue  # a sign starts an operand too: say it once, as the operand
         if terminal in _OPERATOR and _OPERATOR <= expected:

@@ -65,6 +65,17 @@ def _numbers_node(edge: Edge, k: int) -> str:
 CIRCLED = 5
 
 
+def drawn(picture: Picture, fmt: str) -> bytes:
+    """The picture as ``fmt``: DOT or Mermaid text, or what Graphviz makes of the DOT
+    (svg, png, pdf, ...)."""
+    if fmt == "mermaid":
+        from .mermaid import mermaid
+
+        return mermaid(picture).encode("utf-8")
+    text = dot(picture)
+    return text.encode("utf-8") if fmt == "dot" else graphviz(text, fmt)
+
+
 def _node(picture: Picture, node: int) -> str:
     text = escape(picture.texts[node])
     if picture.kinds[node] != "operation":

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..engine import Result, local_derivatives, written
 from ..expand import Expansion
+from ..graph import Call
 from ..ops import OPERANDS, Const, Neg, Var
 from .explain import derivatives
 from . import number, value_text
@@ -88,9 +89,14 @@ class Picture:
         self.output_name = names[out]
         self.output = Edge(out, None, value_text(result.value, precision),
                            value_text(result.grads[out], precision, shape=False))
-        #: each fused operation drawn as its primitive graph
-        self.clusters = [Cluster(e.op.name, _title(e, values, precision), e.nodes)
-                         for e in expansions if e.nodes]
+        #: each fused operation drawn as its primitive graph, and each call of a function
+        #: the program defined, outer ones before those they hold
+        #: (a call before a fused node of the same nodes: the call holds the fused node)
+        clusters = [Cluster(c.function.name, _call_title(c, values, precision), c.nodes)
+                    for c in reversed(program.calls) if c.nodes]
+        clusters += [Cluster(e.op.name, _title(e, values, precision), e.nodes)
+                     for e in expansions if e.nodes]
+        self.clusters = sorted(clusters, key=lambda c: (c.nodes.start, -len(c.nodes)))
 
     def edges(self) -> Iterator[Edge]:
         """Every edge: the uses of each node, in node order, then the output's."""
@@ -102,18 +108,22 @@ class Picture:
                    open_line: Callable[[int, tuple[str, ...]], str],
                    close_line: str) -> list[str]:
         """The lines of each node in id order, the nodes of each cluster indented between the
-        line that opens it (given its number and title) and ``close_line``."""
-        opening = {c.nodes[0]: (i, c.title) for i, c in enumerate(self.clusters)}
-        closing = {c.nodes[-1] for c in self.clusters}
-        lines, indent = [], "  "
+        line that opens it (given its number and title) and ``close_line``; a cluster
+        inside another (a call in a function's body) is nested in it."""
+        opening: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        closing: dict[int, int] = {}
+        for i, cluster in enumerate(self.clusters):
+            opening.setdefault(cluster.nodes[0], []).append((i, cluster.title))
+            closing[cluster.nodes[-1]] = closing.get(cluster.nodes[-1], 0) + 1
+        lines, depth = [], 1
         for node in range(len(self.kinds)):
-            if node in opening:
-                lines.append("  " + open_line(*opening[node]))
-                indent = "    "
-            lines.extend(indent + line for line in node_line(node).split("\n"))
-            if node in closing:
-                lines.append("  " + close_line)
-                indent = "  "
+            for i, title in opening.get(node, ()):
+                lines.append("  " * depth + open_line(i, title))
+                depth += 1
+            lines.extend("  " * depth + line for line in node_line(node).split("\n"))
+            for _ in range(closing.get(node, 0)):
+                depth -= 1
+                lines.append("  " * depth + close_line)
         return lines
 
 
@@ -128,3 +138,13 @@ def _title(expansion: Expansion, values: list[float], precision: int) -> tuple[s
              zip(names, derivatives(op, names, "y"), local_derivatives(op, y, xs) or ())]
     return (f"{written(op, names)} = {op.expansion}",
             ", ".join([f"fused: y = {number(y, precision)}", *fused]))
+
+
+def _call_title(call: Call, values: list, precision: int) -> tuple[str, ...]:
+    """``softplus(x) = log(1 + exp(x))``, then the call at this point: ``softplus(2) = 2.127``."""
+    xs = [values[i] for i in call.inputs]
+    y = values[call.nodes[-1]]
+    if any(getattr(v, "ndim", 0) for v in (*xs, y)):  # arrays: the definition alone
+        return (call.function.definition(),)
+    return (call.function.definition(),
+            f"{call.function.signature([number(x, precision) for x in xs])} = {number(y, precision)}")

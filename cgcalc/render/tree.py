@@ -27,6 +27,9 @@ def render(picture: Picture, file: IO[str] | None = None, max_depth: int = MAX_D
     from rich.text import Text
 
     cluster_of = {node: cluster for cluster in picture.clusters for node in cluster.nodes}
+    ending: dict[int, list[str]] = {}  # a cluster's title goes on its last node, outer first
+    for cluster in picture.clusters:
+        ending.setdefault(cluster.nodes[-1], []).append("; ".join(cluster.title))
     lines: list[Text] = []
     drawn: set[int] = set()  # nodes whose inputs have been drawn
     shown: set[int] = set()  # nodes that have a line
@@ -36,11 +39,10 @@ def render(picture: Picture, file: IO[str] | None = None, max_depth: int = MAX_D
         node = edge.source
         shown.add(node)
         line = _line(picture, edge, lead)
-        cluster = cluster_of.get(node)
-        if cluster is not None:
-            last = node == cluster.nodes[-1]
-            line.append(f"  ⟵ {'; '.join(cluster.title)}" if last else f"  (in {cluster.name})",
-                        style="dim")
+        if node in ending:
+            line.append("".join(f"  ⟵ {title}" for title in ending[node]), style="dim")
+        elif node in cluster_of:
+            line.append(f"  (in {cluster_of[node].name})", style="dim")
         edges = picture.inputs[node]
         if edges and node in drawn:
             line.append("  (its inputs are drawn above)", style="dim")
