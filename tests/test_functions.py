@@ -95,13 +95,12 @@ def test_calls_inside_a_body_are_named_outer_first():
 def test_a_call_is_a_dashed_cluster_titled_with_the_definition(run):
     text = SOFTPLUS + "softplus(a) + 1"
     out = run("graph", text, "a=0").stdout
-    assert ('  subgraph cluster_0 { label=<softplus(x) = log(1 + exp(x))<BR/>softplus(0) = '
-            '0.6931471806>; style=dashed; fontname="Helvetica"; fontsize=11;\n'
-            '    n1 [label=<1>, shape=plaintext];\n'
-            '    n2 [label=<exp>, shape=circle, margin=0.02];\n'
-            '    n3 [label=<+>, shape=circle, margin=0.02];\n'
-            '    n4 [label=<log>, shape=circle, margin=0.02];\n'
-            '  }\n') in out
+    lines = out.splitlines()
+    start = lines.index('  subgraph cluster_0 { label=<softplus(x) = log(1 + exp(x))<BR/>softplus(0) = '
+                        '0.6931471806>; style=dashed; fontname="Helvetica"; fontsize=11;')
+    inside = lines[start + 1:lines.index("  }", start)]
+    assert [line.split(" [")[0].strip() for line in inside if "shape=plain" not in line
+            or "shape=plaintext" in line] == ["n1", "n2", "n3", "n4"]  # the body's nodes
     assert "softplus(x) = log(1 + exp(x))" in run("graph", text, "a=0", "--format", "mermaid").stdout
     tree = run("graph", text, "a=0", "--format", "tree").stdout
     assert "log = 0.6931471806  ∂ 1  ⟵ softplus(x) = log(1 + exp(x)); softplus(0) = 0.6931471806" \
@@ -236,19 +235,3 @@ def test_a_chain_of_functions_each_calling_the_last():
     assert len(program.calls) == 300
     assert program.op_names()[-1] == "f299:mul"
     assert program.op_names()[2] == ":".join(f"f{i}" for i in range(299, -1, -1)) + ":add"
-
-
-def test_the_readmes_function_examples_are_real_runs(run, monkeypatch):
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    monkeypatch.chdir(root)
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Functions you define")[1].split("\n## ")[0]
-    nodes = run("softplus(x) = log(1 + exp(x)); softplus(w*x + b)", "w=2", "x=0.5", "b=-1",
-                "--nodes").stdout
-    assert "\n".join(line.rstrip() for line in nodes.splitlines()) in section
-    assert run("-f", "examples/neuron.cg", "w=2", "b=-1").stdout in section
-    tree = run("graph", "-f", "examples/neuron.cg", "w=2", "b=-1", "--format", "tree").stdout
-    assert "\n".join(tree.splitlines()[:3]) in section
-    assert (root / "examples" / "neuron.cg").read_text() in section
