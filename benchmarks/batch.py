@@ -5,16 +5,24 @@ reads the file with NumPy, computes the values and gradients, and writes each ro
 with ``json.dumps`` (ratio at most 1.0); and peak memory at 10^7 rows no higher than
 at 10^6. Both run as whole processes on the same file; their outputs are compared.
 
+Goal (issue 21): with pyarrow installed, at least 3x the rows/s of the code of a git
+ref (``--baseline main``), measured in the same run on the same file with the same
+Python, byte-identical output.
+
     python benchmarks/batch.py [--rows 1000000] [--big-rows 10000000] [--repeat 3]
+                               [--baseline REF]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import random
+import resource
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -54,11 +62,27 @@ def make_csv(path: Path, rows: int, seed: int = 5) -> None:
                 for _ in range(min(100_000, rows - start))))
 
 
-def timed(command: list[str], out: Path) -> float:
+def baseline_command(ref: str, into: Path) -> list[str]:
+    """A command running the cgcalc package of git ref ``ref`` (extracted into ``into``)."""
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(root), "archive", ref, "cgcalc"], check=True,
+                             capture_output=True).stdout
+    tarfile.open(fileobj=io.BytesIO(archive)).extractall(into, filter="data")
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(into)!r}); "
+            "from cgcalc.cli import main; sys.argv[0] = 'cgcalc'; main()"]
+
+
+def timed(command: list[str], out: Path, cpu: list[float] | None = None) -> float:
+    """Wall seconds of a run; its CPU seconds (user + system) appended to ``cpu``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with out.open("w") as sink:
         start = time.perf_counter()
         subprocess.run(command, check=True, stdout=sink)
-        return time.perf_counter() - start
+        wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return wall
 
 
 def peak_kib(command: list[str]) -> int:
@@ -73,6 +97,8 @@ def main() -> None:
     parser.add_argument("--big-rows", type=int, default=10_000_000,
                         help="rows of the memory comparison (0 to skip it)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also time the cgcalc of this git ref (e.g. main) on the same file")
     args = parser.parse_args()
     cgcalc = str(Path(sys.executable).with_name("cgcalc"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,10 +108,14 @@ def main() -> None:
         script.write_text(REFERENCE)
         ours_cmd = [cgcalc, "batch", PROGRAM, "--input", str(data)]
         reference_cmd = [sys.executable, str(script), str(data)]
-        ours, reference = [], []
+        base_cmd = args.baseline and [*baseline_command(args.baseline, tmp / "baseline"),
+                                      "batch", PROGRAM, "--input", str(data)]
+        ours, reference, base, ours_cpu, base_cpu = [], [], [], [], []
         for _ in range(args.repeat):
-            ours.append(timed(ours_cmd, tmp / "ours.ndjson"))
+            ours.append(timed(ours_cmd, tmp / "ours.ndjson", ours_cpu))
             reference.append(timed(reference_cmd, tmp / "reference.ndjson"))
+            if base_cmd:
+                base.append(timed(base_cmd, tmp / "base.ndjson", base_cpu))
         same = (tmp / "ours.ndjson").read_bytes() == (tmp / "reference.ndjson").read_bytes()
         t_ours, t_ref = statistics.median(ours), statistics.median(reference)
         print(f"{args.rows:,} CSV rows, apple-orange program, NDJSON out "
@@ -93,6 +123,16 @@ def main() -> None:
         print(f"  cgcalc batch:          {t_ours:.2f} s  ({args.rows / t_ours:,.0f} rows/s)")
         print(f"  hand-written NumPy:    {t_ref:.2f} s  ({args.rows / t_ref:,.0f} rows/s)")
         print(f"  ratio: {t_ours / t_ref:.2f}x (goal <= 1.0); outputs byte-identical: {same}")
+        if base_cmd:
+            t_base = statistics.median(base)
+            same = (tmp / "ours.ndjson").read_bytes() == (tmp / "base.ndjson").read_bytes()
+            print(f"  cgcalc of {args.baseline}:{' ' * max(1, 14 - len(args.baseline))}"
+                  f"{t_base:.2f} s  ({args.rows / t_base:,.0f} rows/s)")
+            print(f"  speed-up over {args.baseline}: {t_base / t_ours:.2f}x (goal >= 3); "
+                  f"outputs byte-identical: {same}")
+            c_ours, c_base = statistics.median(ours_cpu), statistics.median(base_cpu)
+            print(f"  CPU seconds (user + system): {c_ours:.2f} vs {c_base:.2f}, "
+                  f"{c_base / c_ours:.2f}x")
         small = peak_kib(ours_cmd)
         print(f"  peak memory of cgcalc batch at {args.rows:,} rows: {small / 1024:.0f} MiB")
         if args.big_rows:

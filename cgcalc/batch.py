@@ -157,16 +157,36 @@ def _line_rows(raw: list[str], top: int, first: int, width: int,
     """The rows of lines that each hold one record, or are blank or comments; ``top`` is
     the first one's line number. NumPy reads them if they are all clean, else each line
     is read alone to say which rows are bad and why."""
-    table = _loadtxt(raw, width)
+    table = _read_clean(raw, width)
     if table is not None:  # the common case: every line a clean row
-        return Chunk(first, len(raw), {n: table[:, k] for n, k in wanted.items()}, {}, top)
+        return Chunk(first, len(raw), {n: table[k] for n, k in wanted.items()}, {}, top)
     kept = [k for k, line in enumerate(raw) if not _skipped(line)]
     lines = [raw[k] for k in kept]
-    table = _loadtxt(lines, width) if len(lines) < len(raw) else None
+    table = _read_clean(lines, width) if len(lines) < len(raw) else None
     rows = [top + k for k in kept]
     if table is not None:
-        return Chunk(first, len(lines), {n: table[:, k] for n, k in wanted.items()}, {}, rows)
+        return Chunk(first, len(lines), {n: table[k] for n, k in wanted.items()}, {}, rows)
     return _chunk(first, _cells(lines), width, wanted, rows)
+
+
+def _read_clean(lines: list[str], width: int) -> list[np.ndarray] | None:
+    """The columns of lines that are each one row of ``width`` numbers, else None:
+    Arrow's CSV reader when pyarrow is installed, else (or if Arrow refuses) NumPy's."""
+    columnar = _columnar()
+    columns = columnar.read_clean(lines, width) if columnar else None
+    if columns is None:
+        table = _loadtxt(lines, width)
+        columns = None if table is None else list(table.T)
+    return columns
+
+
+def _columnar():
+    """:mod:`cgcalc.columnar` (pyarrow's fast paths), or None without pyarrow."""
+    try:
+        from . import columnar
+    except ImportError:
+        return None
+    return columnar
 
 
 def _loadtxt(lines: list[str], width: int) -> np.ndarray | None:
@@ -474,17 +494,29 @@ def _why(program: Program, chunk: Chunk, columns: dict[str, np.ndarray], k: int)
 
 
 def _writer(names: list[str], output: str, out: TextIO):
-    """A function writing a chunk's kept rows as NDJSON or CSV lines (CSV: header first)."""
+    """A function writing a chunk's kept rows as NDJSON or CSV lines (CSV: header first),
+    one ``out.write`` per chunk. Each line is a template of text, the row number
+    (``%d``) and doubles (``%r``); with pyarrow it is filled a column at a time."""
     if output == "csv":
         out.write(",".join(["row", "value", *(f"d_{name}" for name in names)]) + "\n")
-        template = ",".join(["%d"] + ["%r"] * (len(names) + 1)) + "\n"
+        texts = ["", *[","] * (len(names) + 1), "\n"]  # around and between the columns
     else:
-        template = '{"row": %d, "value": %r, "gradients": {' + ", ".join(
-            f"{json.dumps(name)}: %r" for name in names) + "}}\n"
+        before = [', "gradients": {', *[", "] * (len(names) - 1)]
+        texts = ['{"row": ', ', "value": ',
+                 *(text + f"{json.dumps(name)}: " for text, name in zip(before, names)), "}}\n"]
+        if not names:
+            texts[-1] = ', "gradients": {}}\n'
+    template = texts[0] + "%d" + "%r".join(texts[1:])
+    columnar = _columnar()
 
     def write(first: int, values: np.ndarray, grads: dict[str, np.ndarray], keep) -> None:
         rows = np.flatnonzero(keep)
         columns = [rows + first, values[rows], *(grads[name][rows] for name in names)]
-        out.write("".join(map(template.__mod__, zip(*(c.tolist() for c in columns)))))
+        if columnar:
+            text = columnar.lines([*(piece for pair in zip(texts, columns) for piece in pair),
+                                   texts[-1]])
+        else:
+            text = "".join(map(template.__mod__, zip(*(c.tolist() for c in columns))))
+        out.write(text)
 
     return write
