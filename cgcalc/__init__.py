@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BindingError", "CgcalcError", "EvaluationError", "NodeValue", "ParseError", "Program",
-    "Result", "UnknownNameError", "evaluate", "grad", "parse", "__version__",
+    "Result", "UnknownNameError", "draw", "evaluate", "grad", "parse", "__version__",
 ]
 
 
@@ -36,3 +36,13 @@ def grad(program: Program | str, bindings: Mapping[str, float] | None = None) ->
     if isinstance(program, str):
         program = parse(program)
     return evaluate(program, bindings).gradients
+
+
+def draw(result: Result, format: str = "svg", precision: int = 10) -> str | bytes:
+    """The graph of an evaluated program, each edge with its value above and its gradient
+    below, as ``cgcalc graph`` draws it: ``svg``, ``dot``, ``mermaid`` or ``tree`` as text,
+    any other format Graphviz writes (``png``, ``pdf``) as bytes. All but dot, mermaid and
+    tree need Graphviz's ``dot`` (a :class:`CgcalcError` says so when it is missing)."""
+    from .render.notebook import draw as drawn
+
+    return drawn(result, format, precision)

@@ -76,6 +76,27 @@ class Result:
         """
         return [_sent(self.program, self.values, self.grads, node) for node in range(len(self.values))]
 
+    # Shown in a notebook or a console: cgcalc.render.notebook, loaded only when asked for.
+    def __repr__(self) -> str:
+        from .render.notebook import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .render.notebook import html
+
+        return html(self)
+
+    def _repr_markdown_(self) -> str:
+        from .render.notebook import markdown
+
+        return markdown(self)
+
+    def _repr_svg_(self) -> str | None:
+        from .render.notebook import svg
+
+        return svg(self)
+
 
 def evaluate(program: Program, bindings: Mapping[str, float] | None = None,
              wrt: Iterable[str] | None = None) -> Result:
