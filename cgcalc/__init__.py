@@ -16,8 +16,9 @@ every evaluation runs the forward pass and one reverse pass (backpropagation)::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, overload
 
-from .engine import NodeValue, Result, evaluate
+from .engine import Binding, NodeValue, Result, Value, evaluate
 from .errors import (BindingError, CgcalcError, EvaluationError, ParseError,
                      UnknownNameError)
 from .graph import Program
@@ -26,16 +27,28 @@ from .parser import parse
 __version__ = "0.1.0"
 
 __all__ = [
-    "BindingError", "CgcalcError", "EvaluationError", "NodeValue", "ParseError", "Program",
-    "Result", "UnknownNameError", "draw", "evaluate", "grad", "parse", "__version__",
+    "Binding", "BindingError", "CgcalcError", "EvaluationError", "NodeValue", "ParseError",
+    "Program", "Result", "UnknownNameError", "Value", "draw", "evaluate", "grad", "parse",
+    "__version__",
 ]
 
 
-def grad(program: Program | str, bindings: Mapping[str, float] | None = None) -> dict[str, float]:
+def grad(program: Program | str,
+         bindings: Mapping[str, Binding] | None = None) -> dict[str, Value]:
     """d(value)/d(variable) for every variable: a program or its text, at one point."""
     if isinstance(program, str):
         program = parse(program)
     return evaluate(program, bindings).gradients
+
+
+@overload
+def draw(result: Result, format: Literal["svg", "dot", "mermaid", "tree"] = ...,
+         precision: int = ...) -> str: ...
+@overload
+def draw(result: Result, format: Literal["png", "pdf", "jpg", "gif"],
+         precision: int = ...) -> bytes: ...
+@overload
+def draw(result: Result, format: str, precision: int = ...) -> str | bytes: ...
 
 
 def draw(result: Result, format: str = "svg", precision: int = 10) -> str | bytes:

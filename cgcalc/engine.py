@@ -9,13 +9,22 @@ number; the first one that is not is reported with its operation and place.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from .errors import BindingError, EvaluationError, UnknownNameError
 from .graph import Program
 from .ops import CONSTANTS, Neg, Op
+
+if TYPE_CHECKING:  # for the types alone: a program of numbers never imports NumPy
+    from numpy import float64
+    from numpy.typing import NDArray
+
+#: What a variable may be bound to: a number, nested lists of numbers, or a NumPy array.
+Binding: TypeAlias = "float | Sequence[Binding] | NDArray[Any]"
+#: A value or a gradient: a float, or an array of float64 where the program has arrays.
+Value: TypeAlias = "float | NDArray[float64]"
 
 
 class NodeValue(NamedTuple):
@@ -25,8 +34,8 @@ class NodeValue(NamedTuple):
     op: str
     name: str | None
     inputs: tuple[int, ...]
-    value: float
-    grad: float | None  #: d(output)/d(node), the gradient arriving; None where undefined
+    value: Value
+    grad: Value | None  #: d(output)/d(node), the gradient arriving; None where undefined
     #: d(node)/d(input) per input, None for an input where it is undefined; None for a leaf
     local: tuple[float | None, ...] | None
 
@@ -36,14 +45,14 @@ class Result:
 
     arrays = False  #: were values arrays? (then :class:`cgcalc.array_engine.ArrayResult`)
 
-    def __init__(self, program: Program, values: list[float], grads: list[float],
+    def __init__(self, program: Program, values: Sequence[Value], grads: Sequence[Value | None],
                  variables: list[str], warnings: list[str]) -> None:
         self.program = program
         self.values = values  #: value of every node, by id
-        self.grads = grads  #: d(output)/d(node) of every node, by id
+        self.grads = grads  #: d(output)/d(node) of every node, by id (None: none reached it)
         self.warnings = warnings  #: things worth saying that are not errors
-        self.value: float = values[program.output]
-        self.gradients: dict[str, float] = {
+        self.value: Value = values[program.output]
+        self.gradients: dict[str, Value] = {
             name: grads[program.variables[name]] for name in variables
         }
 
@@ -98,7 +107,7 @@ class Result:
         return svg(self)
 
 
-def evaluate(program: Program, bindings: Mapping[str, float] | None = None,
+def evaluate(program: Program, bindings: Mapping[str, Binding] | None = None,
              wrt: Iterable[str] | None = None) -> Result:
     """Run the forward and the reverse pass.
 
