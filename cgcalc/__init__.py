@@ -20,7 +20,7 @@ from typing import Literal, overload
 
 from .engine import Binding, NodeValue, Result, Value, evaluate
 from .errors import (BindingError, CgcalcError, EvaluationError, ParseError,
-                     UnknownNameError)
+                     UnboundVariableError, UnknownNameError)
 from .graph import Program
 from .parser import parse
 
@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Binding", "BindingError", "CgcalcError", "EvaluationError", "NodeValue", "ParseError",
-    "Program", "Result", "UnknownNameError", "Value", "draw", "evaluate", "grad", "parse",
+    "Program", "Result", "UnboundVariableError", "UnknownNameError", "Value", "draw", "evaluate", "grad", "parse",
     "__version__",
 ]
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
-from .errors import BindingError, EvaluationError, UnknownNameError
+from .errors import BindingError, EvaluationError, UnboundVariableError, UnknownNameError
 from .graph import Program
 from .ops import CONSTANTS, Neg, Op
 
@@ -165,7 +165,7 @@ def _wrt(program: Program, wrt: list[str] | None, variables: list[str]) -> list[
     if unknown:
         raise UnknownNameError(
             f"cannot differentiate with respect to {', '.join(unknown)}: not a variable of the "
-            f"program (its variables: {', '.join(variables) or 'none'})")
+            f"program (its variables: {', '.join(variables) or 'none'})", names=unknown)
     return wrt
 
 
@@ -218,22 +218,17 @@ def _leaf_values(program: Program, bindings: dict[str, float], convert=_number,
     return values, bound, warnings
 
 
-_NAMED = 5  #: unbound variables named in the message; the rest are counted
+NAMED = 5  #: unbound variables named in the message; the rest are counted
 
 
-def _unbound(program: Program, missing: list[str]) -> UnknownNameError:
-    """The unbound variables, the first few by name, and how to bind them."""
-    shown = missing[:_NAMED]
-    names = ", ".join(shown)
-    if len(missing) > len(shown):
-        names += f" and {len(missing) - len(shown):,} more"
-    flags = " ".join(f"-v {name}=VALUE" for name in shown)
-    if len(missing) > len(shown):
-        flags += " ... or --vars FILE"
-    plural = len(missing) > 1
-    return UnknownNameError(
-        f"unbound variable{'s' if plural else ''} {names}; bind {'them' if plural else 'it'} "
-        f"with {flags}", program.source, program.pos[program.variables[missing[0]]])
+def _unbound(program: Program, missing: list[str]) -> UnboundVariableError:
+    """The unbound variables, the first few by name (``names`` holds them all)."""
+    names = ", ".join(missing[:NAMED])
+    if len(missing) > NAMED:
+        names += f" and {len(missing) - NAMED:,} more"
+    return UnboundVariableError(f"unbound variable{'s' if len(missing) > 1 else ''} {names}",
+                                program.source, program.pos[program.variables[missing[0]]],
+                                missing)
 
 
 def _forward(program: Program, values: list[float]) -> None:

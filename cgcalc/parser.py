@@ -141,7 +141,7 @@ class Builder:
 
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
             hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(FUNCTIONS))}"
-            raise UnknownNameError(f"unknown function '{name}'{hint}", source, pos)
+            raise UnknownNameError(f"unknown function '{name}'{hint}", source, pos, (name,))
         if len(args) != op.arity:  # an int, or a range (fewest, most or None)
             fewest, most = op.arity if isinstance(op.arity, tuple) else (op.arity, op.arity)
             if not fewest <= len(args) <= (len(args) if most is None else most):

@@ -22,8 +22,9 @@ program = cgcalc.parse("x*y")
 cgcalc.evaluate(program, {"x": None, "y": 4})
 number: float = cgcalc.evaluate(program, {"x": 1, "y": 2}).value
 picture: bytes = cgcalc.draw(cgcalc.evaluate(program, {"x": 1, "y": 2}))
+names: list[str] = cgcalc.UnknownNameError("unbound variable x").names
 """
-WRONG_ERRORS = [("3", "dict-item"), ("4", "assignment"), ("5", "assignment")]
+WRONG_ERRORS = [("3", "dict-item"), ("4", "assignment"), ("5", "assignment"), ("6", "assignment")]
 
 
 def test_the_library_examples_run_as_shown(graphviz):
