@@ -16,23 +16,46 @@ every evaluation runs the forward pass and one reverse pass (backpropagation)::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, overload
 
-from .engine import NodeValue, Result, evaluate
+from .engine import Binding, NodeValue, Result, Value, evaluate
 from .errors import (BindingError, CgcalcError, EvaluationError, ParseError,
-                     UnknownNameError)
+                     UnboundVariableError, UnknownNameError)
 from .graph import Program
 from .parser import parse
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BindingError", "CgcalcError", "EvaluationError", "NodeValue", "ParseError", "Program",
-    "Result", "UnknownNameError", "evaluate", "grad", "parse", "__version__",
+    "Binding", "BindingError", "CgcalcError", "EvaluationError", "NodeValue", "ParseError",
+    "Program", "Result", "UnboundVariableError", "UnknownNameError", "Value", "draw", "evaluate", "grad", "parse",
+    "__version__",
 ]
 
 
-def grad(program: Program | str, bindings: Mapping[str, float] | None = None) -> dict[str, float]:
+def grad(program: Program | str,
+         bindings: Mapping[str, Binding] | None = None) -> dict[str, Value]:
     """d(value)/d(variable) for every variable: a program or its text, at one point."""
     if isinstance(program, str):
         program = parse(program)
     return evaluate(program, bindings).gradients
+
+
+@overload
+def draw(result: Result, format: Literal["svg", "dot", "mermaid", "tree"] = ...,
+         precision: int = ...) -> str: ...
+@overload
+def draw(result: Result, format: Literal["png", "pdf", "jpg", "gif"],
+         precision: int = ...) -> bytes: ...
+@overload
+def draw(result: Result, format: str, precision: int = ...) -> str | bytes: ...
+
+
+def draw(result: Result, format: str = "svg", precision: int = 10) -> str | bytes:
+    """The graph of an evaluated program, each edge with its value above and its gradient
+    below, as ``cgcalc graph`` draws it: ``svg``, ``dot``, ``mermaid`` or ``tree`` as text,
+    any other format Graphviz writes (``png``, ``pdf``) as bytes. All but dot, mermaid and
+    tree need Graphviz's ``dot`` (a :class:`CgcalcError` says so when it is missing)."""
+    from .render.notebook import draw as drawn
+
+    return drawn(result, format, precision)

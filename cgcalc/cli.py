@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__
-from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError
+from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError, UnboundVariableError
 
 if TYPE_CHECKING:
     from .engine import Result
@@ -95,6 +95,8 @@ class CgcalcGroup(_PlainHelp, click.Group):
             sys.stdout.flush()  # a closed pipe shows here, where it can be reported
             return outcome
         except CgcalcError as error:
+            if isinstance(error, UnboundVariableError):
+                error.message += _how_to_bind(error.names)
             raise _Reported(str(error), error.exit_code) from None
         except click.UsageError as error:  # one line, like every other error
             where = error.ctx.command_path if error.ctx else "cgcalc"
@@ -261,6 +263,16 @@ class _Expression:
         result = evaluate(program, bindings, wrt=wrt or None)
         _warn(result.warnings)
         return result, expansions
+
+
+def _how_to_bind(names: tuple[str, ...]) -> str:
+    """What the command line adds to the library's message about unbound variables."""
+    from .engine import NAMED
+
+    flags = " ".join(f"-v {name}=VALUE" for name in names[:NAMED])
+    if len(names) > NAMED:
+        flags += " ... or --vars FILE"
+    return f"; bind {'them' if len(names) > 1 else 'it'} with {flags}"
 
 
 def _warn(warnings: list[str]) -> None:

@@ -9,13 +9,22 @@ number; the first one that is not is reported with its operation and place.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
-from .errors import BindingError, EvaluationError, UnknownNameError
+from .errors import BindingError, EvaluationError, UnboundVariableError, UnknownNameError
 from .graph import Program
 from .ops import CONSTANTS, Neg, Op
+
+if TYPE_CHECKING:  # for the types alone: a program of numbers never imports NumPy
+    from numpy import float64
+    from numpy.typing import NDArray
+
+#: What a variable may be bound to: a number, nested lists of numbers, or a NumPy array.
+Binding: TypeAlias = "float | Sequence[Binding] | NDArray[Any]"
+#: A value or a gradient: a float, or an array of float64 where the program has arrays.
+Value: TypeAlias = "float | NDArray[float64]"
 
 
 class NodeValue(NamedTuple):
@@ -25,8 +34,8 @@ class NodeValue(NamedTuple):
     op: str
     name: str | None
     inputs: tuple[int, ...]
-    value: float
-    grad: float | None  #: d(output)/d(node), the gradient arriving; None where undefined
+    value: Value
+    grad: Value | None  #: d(output)/d(node), the gradient arriving; None where undefined
     #: d(node)/d(input) per input, None for an input where it is undefined; None for a leaf
     local: tuple[float | None, ...] | None
 
@@ -37,14 +46,14 @@ class Result:
     arrays = False  #: were values arrays? (then :class:`cgcalc.array_engine.ArrayResult`)
     exact = False  #: were values exact? (then :class:`cgcalc.exact.ExactResult`)
 
-    def __init__(self, program: Program, values: list[float], grads: list[float],
+    def __init__(self, program: Program, values: Sequence[Value], grads: Sequence[Value | None],
                  variables: list[str], warnings: list[str]) -> None:
         self.program = program
         self.values = values  #: value of every node, by id
-        self.grads = grads  #: d(output)/d(node) of every node, by id
+        self.grads = grads  #: d(output)/d(node) of every node, by id (None: none reached it)
         self.warnings = warnings  #: things worth saying that are not errors
-        self.value: float = values[program.output]
-        self.gradients: dict[str, float] = {
+        self.value: Value = values[program.output]
+        self.gradients: dict[str, Value] = {
             name: grads[program.variables[name]] for name in variables
         }
 
@@ -77,8 +86,29 @@ class Result:
         """
         return [_sent(self.program, self.values, self.grads, node) for node in range(len(self.values))]
 
+    # Shown in a notebook or a console: cgcalc.render.notebook, loaded only when asked for.
+    def __repr__(self) -> str:
+        from .render.notebook import result_repr
 
-def evaluate(program: Program, bindings: Mapping[str, float] | None = None,
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .render.notebook import html
+
+        return html(self)
+
+    def _repr_markdown_(self) -> str:
+        from .render.notebook import markdown
+
+        return markdown(self)
+
+    def _repr_svg_(self) -> str | None:
+        from .render.notebook import svg
+
+        return svg(self)
+
+
+def evaluate(program: Program, bindings: Mapping[str, Binding] | None = None,
              wrt: Iterable[str] | None = None) -> Result:
     """Run the forward and the reverse pass.
 
@@ -136,7 +166,7 @@ def _wrt(program: Program, wrt: list[str] | None, variables: list[str]) -> list[
     if unknown:
         raise UnknownNameError(
             f"cannot differentiate with respect to {', '.join(unknown)}: not a variable of the "
-            f"program (its variables: {', '.join(variables) or 'none'})")
+            f"program (its variables: {', '.join(variables) or 'none'})", names=unknown)
     return wrt
 
 
@@ -190,22 +220,17 @@ def _leaf_values(program: Program, bindings: dict[str, float], convert=_number,
     return values, bound, warnings
 
 
-_NAMED = 5  #: unbound variables named in the message; the rest are counted
+NAMED = 5  #: unbound variables named in the message; the rest are counted
 
 
-def _unbound(program: Program, missing: list[str]) -> UnknownNameError:
-    """The unbound variables, the first few by name, and how to bind them."""
-    shown = missing[:_NAMED]
-    names = ", ".join(shown)
-    if len(missing) > len(shown):
-        names += f" and {len(missing) - len(shown):,} more"
-    flags = " ".join(f"-v {name}=VALUE" for name in shown)
-    if len(missing) > len(shown):
-        flags += " ... or --vars FILE"
-    plural = len(missing) > 1
-    return UnknownNameError(
-        f"unbound variable{'s' if plural else ''} {names}; bind {'them' if plural else 'it'} "
-        f"with {flags}", program.source, program.pos[program.variables[missing[0]]])
+def _unbound(program: Program, missing: list[str]) -> UnboundVariableError:
+    """The unbound variables, the first few by name (``names`` holds them all)."""
+    names = ", ".join(missing[:NAMED])
+    if len(missing) > NAMED:
+        names += f" and {len(missing) - NAMED:,} more"
+    return UnboundVariableError(f"unbound variable{'s' if len(missing) > 1 else ''} {names}",
+                                program.source, program.pos[program.variables[missing[0]]],
+                                missing)
 
 
 def _forward(program: Program, values: list[float]) -> None:

@@ -6,6 +6,8 @@ the source line and a caret under the offending column.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 #: Exit codes, documented in the README and in ``cgcalc --help``.
 EXIT_OK = 0
 EXIT_EVALUATION = 1
@@ -53,6 +55,16 @@ class UnknownNameError(CgcalcError):
     """Unknown function, wrong number of arguments, or unbound variables (exit 2)."""
 
     kind = "name error"
+
+    def __init__(self, message: str, source: str | None = None, pos: int | None = None,
+                 names: Iterable[str] = ()) -> None:
+        super().__init__(message, source, pos)
+        self.names: tuple[str, ...] = tuple(names)  #: the unknown or unbound names, every one
+
+
+class UnboundVariableError(UnknownNameError):
+    """Variables of the program that the evaluation got no binding for (``names``); the
+    message names them, and the command line adds how to bind them there (exit 2)."""
 
 
 class BindingError(CgcalcError):

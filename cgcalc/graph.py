@@ -193,3 +193,14 @@ class Program:
     def free_variables(self) -> list[str]:
         """Variables that need a binding: every free name but the built-in constants."""
         return [name for name in self.variables if name not in CONSTANTS]
+
+    # Shown in a notebook or a console: cgcalc.render.notebook, loaded only when asked for.
+    def __repr__(self) -> str:
+        from .render.notebook import program_repr
+
+        return program_repr(self)
+
+    def _repr_markdown_(self) -> str:
+        from .render.notebook import program_markdown
+
+        return program_markdown(self)

@@ -197,7 +197,7 @@ class Builder:
         if op is None:
             function = self.functions.get(name)
             if function is None or self.outside is not None and name == self.outside[2].value:
-                raise UnknownNameError(self._unknown(name), source, pos)
+                raise UnknownNameError(self._unknown(name), source, pos, (name,))
             return self._call(function, args, pos)
         if len(args) != op.arity:  # an int, or a range (fewest, most or None)
             fewest, most = op.arity if isinstance(op.arity, tuple) else (op.arity, op.arity)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("numpy", "rich", "lark", "pickle", "locale")
+#: heavy modules, and what only a notebook needs (the ``_repr_*_`` methods load it when asked)
+HEAVY = ("numpy", "rich", "lark", "pickle", "locale", "cgcalc.render.notebook")
 APPLE = ["(apple*apple_num + orange*orange_num)*tax", "-v", "apple=100", "-vapple_num=2",
          "--var", "orange=150", "--var=orange_num=3", "tax=1.1"]
 
