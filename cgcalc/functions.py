@@ -14,13 +14,12 @@ so every call can be copied out and the graph stays finite.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .graph import Program
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Function:
+class Function(NamedTuple):
     """A defined function: its name, its parameters and its body."""
 
     name: str

@@ -11,8 +11,7 @@ from __future__ import annotations
 import copy
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from .ops import CONSTANTS, Const, Op, Var
 
@@ -20,8 +19,7 @@ if TYPE_CHECKING:
     from .functions import Function
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """One call of a function the program defined: the nodes its body was copied to."""
 
     function: Function
