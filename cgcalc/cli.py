@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__
-from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError
+from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError, printable
 
 if TYPE_CHECKING:
     from .engine import Result
@@ -45,7 +45,11 @@ class _Reported(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file=None) -> None:
-        click.echo(f"cgcalc: {self.message}", err=True)
+        text = "\n".join(map(printable, self.message.split("\n")))  # no terminal controls
+        try:
+            click.echo(f"cgcalc: {text}", err=True)
+        except OSError:  # stderr is full or gone: the exit code is all that is left
+            pass
 
 
 class _PlainHelp:
@@ -221,7 +225,7 @@ class _Expression:
 
 def _warn(warnings: list[str]) -> None:
     for warning in warnings:
-        click.echo(f"cgcalc: warning: {warning}", err=True)
+        click.echo(f"cgcalc: warning: {printable(warning)}", err=True)
 
 
 def _expression_options(command: Callable) -> Callable:

@@ -6,6 +6,8 @@ the source line and a caret under the offending column.
 
 from __future__ import annotations
 
+import re
+
 #: Exit codes, documented in the README and in ``cgcalc --help``.
 EXIT_OK = 0
 EXIT_EVALUATION = 1
@@ -38,9 +40,10 @@ class CgcalcError(Exception):
     def __str__(self) -> str:
         where = self.line_col
         if where is None:
-            return f"{self.kind}: {self.message}"
+            return f"{self.kind}: {printable(self.message)}"
         line, col = where
-        return f"{self.kind} at {line}:{col}: {self.message}\n{caret_excerpt(self.source, self.pos)}"
+        return (f"{self.kind} at {line}:{col}: {printable(self.message)}\n"
+                f"{caret_excerpt(self.source, self.pos)}")
 
 
 class ParseError(CgcalcError):
@@ -80,6 +83,15 @@ class GradientCheckError(EvaluationError):
     kind = "gradient check failed"
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: ESC, BEL, CR, CSI...
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters written as Python writes them (``\\x1b``,
+    ``\\n``), so that text from the user cannot move or retitle the terminal."""
+    return _CONTROL.sub(lambda match: repr(match[0])[1:-1], text)
+
+
 def line_col(source: str, pos: int) -> tuple[int, int]:
     """1-based line and column of character offset ``pos``."""
     line_start = source.rfind("\n", 0, pos) + 1
@@ -103,4 +115,4 @@ def caret_excerpt(source: str, pos: int) -> str:
         text = text[lo:hi]
         col -= lo
     text = text.replace("\t", " ")
-    return f"  {prefix}{text}{suffix}\n  {' ' * (len(prefix) + col)}^"
+    return f"  {prefix}{printable(text)}{suffix}\n  {' ' * len(prefix + printable(text[:col]))}^"

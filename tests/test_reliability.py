@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cgcalc
+from cgcalc.errors import printable
 from cgcalc.render.source import to_source
 
 POINT = {"x": 0.5, "y": -1.25, "z": 2.0}
@@ -266,3 +267,52 @@ def test_output_closed_early_exits_141_quietly():
     process.stdout.close()
     assert process.wait(timeout=60) == 141
     assert process.stderr.read() == b""
+
+
+# -- text that would drive the terminal ------------------------------------------------------------
+
+CONTROLS = "".join(map(chr, range(32))) + "\x7f\x80\x85\x9b\x9f"
+SHOWN = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def test_control_characters_are_shown_escaped_in_errors_and_source_lines(run):
+    result = run("\x1b]0;pwned\x07 x")  # would set the terminal's title
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("cgcalc: syntax error at 1:1: unexpected character '\\x1b'\n"
+                             "  \\x1b]0;pwned\\x07 x\n"
+                             "  ^\n")
+
+
+def test_the_caret_stays_under_the_escaped_text(run):
+    result = run("x\r\f + y $")  # a carriage return and a form feed are white space
+    assert result.stderr.splitlines() == ["cgcalc: syntax error at 1:9: unexpected character '$'",
+                                          "  x\\r\\x0c + y $",
+                                          "              ^"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["x", "-v", "x=\x1b[31mred"], "binding error: x=\\x1b[31mred: '\\x1b[31mred' is not a number "
+     "(a constant expression such as pi/4 is fine too)"),
+    (["x", "--vars", "/no/\x1b[2J\nfile"], "error: cannot read /no/\\x1b[2J\\nfile: No such file or "
+     "directory"),
+    (["x", "x=1", "--wrt", "\x1b[2J"], "name error: cannot differentiate with respect to "
+     "\\x1b[2J: not a variable of the program (its variables: x)"),
+])
+def test_user_text_in_one_line_messages_is_escaped(run, args, message):
+    result = run(*args)
+    assert (result.exit_code, result.stderr) == (2, f"cgcalc: {message}\n")
+
+
+@FAST
+@given(st.text(alphabet="xy+*() $1." + CONTROLS, max_size=30))
+def test_no_error_message_carries_a_control_character(text):
+    error = outcome(text)
+    if not isinstance(error, cgcalc.CgcalcError):
+        return
+    lines = str(error).split("\n")
+    assert not any(SHOWN.search(line) for line in lines)
+    if error.pos is not None and error.pos < len(text) and text[error.pos] not in "\t\r\n":
+        assert len(lines) == 3
+        source, caret = lines[1], lines[2].index("^")
+        assert source[caret:].startswith(printable(text[error.pos]))
+
