@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__
-from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError, printable
+from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError, OutputError, printable
 
 if TYPE_CHECKING:
     from .engine import Result
@@ -34,6 +34,11 @@ Exit codes:
      shapes that do not fit; a failed gradient check
   2  usage, syntax, name or binding error
   3  internal error (please report it; CGCALC_DEBUG=1 shows the traceback)
+  74  output error: standard output or -o FILE cannot be written (a full
+      disk, a closed descriptor)
+  75  out of memory
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; only whole lines
+      were written
   141  standard output closed early (e.g. piped into head)"""
 
 
@@ -107,6 +112,8 @@ class CgcalcGroup(_PlainHelp, click.Group):
         except BrokenPipeError:  # the reader stopped early (| head): leave quietly, as shells do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+        except MemoryError:  # the environment's fault, not a bug: faults.run says so
+            raise
         except Exception as error:  # anything else is our bug: say so in one line
             if os.environ.get("CGCALC_DEBUG") == "1":
                 raise
@@ -512,13 +519,21 @@ def _read(path: str) -> str:
 
 @contextmanager
 def _open(path: str, mode: str, verb: str = "write", **kwargs):
-    """PATH opened; one that cannot be opened is a usage error."""
+    """PATH opened; one that cannot be opened is a usage error, one that cannot be written
+    to (a full disk) an output error."""
     try:
         file = open(path, mode, **kwargs)
     except OSError as error:
         raise CgcalcError(f"cannot {verb} {path}: {_reason(error)}") from None
-    with file:
-        yield file
+    if verb != "write":
+        with file:
+            yield file
+        return
+    try:
+        with file:
+            yield file
+    except OSError as error:
+        raise OutputError(f"cannot write to {path}: {_reason(error)}") from None
 
 
 def _reason(error: Exception) -> str:
@@ -526,8 +541,11 @@ def _reason(error: Exception) -> str:
 
 
 def main() -> None:
-    """Entry point of the ``cgcalc`` console script."""
-    cli(prog_name="cgcalc")
+    """Entry point of the ``cgcalc`` console script: the command, with the environment's
+    faults (a full or closed stdout, signals, no memory left) said in one line."""
+    from .faults import run
+
+    run(lambda: cli(prog_name="cgcalc"))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ EXIT_OK = 0
 EXIT_EVALUATION = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_OUTPUT = 74  # sysexits' EX_IOERR: standard output or -o FILE cannot be written
+EXIT_MEMORY = 75  # sysexits' EX_TEMPFAIL: out of memory; more memory or less input may do
+EXIT_SIGNAL = 128  # plus the signal's number, as shells say: 130 for SIGINT, 143 for SIGTERM
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 _WINDOW = 72  # characters of a long source line shown around the caret
@@ -68,6 +71,16 @@ class RenderError(CgcalcError):
     """A picture that cannot be made here, e.g. Graphviz's ``dot`` is not installed (exit 2)."""
 
     kind = "render error"
+
+
+class OutputError(CgcalcError):
+    """Standard output or an output file cannot be written: a full disk, a closed
+    descriptor (exit 74). The message says it all: ``cannot write to ...``."""
+
+    exit_code = EXIT_OUTPUT
+
+    def __str__(self) -> str:
+        return printable(self.message)
 
 
 class EvaluationError(CgcalcError):
