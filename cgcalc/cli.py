@@ -460,14 +460,18 @@ Examples:
               help="What to draw (svg and png need Graphviz); by default the suffix of "
                    "-o FILE says (.dot .gv .svg .png .mmd .txt), else dot.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=30,
+              show_default=True, metavar="SECONDS",
+              help="How long Graphviz's dot may take for svg and png.")
 def graph_command(expression: _Expression, precision: int, fmt: str | None,
-                  output: str | None) -> None:
+                  output: str | None, timeout: float) -> None:
     """Draw the computational graph of EXPRESSION, as the book draws it.
 
     Left to right, each operation shows its operator and each variable its name;
     every edge carries its forward value above and, in colour below, the gradient
     that the reverse pass sent back along it. svg and png are made by Graphviz's
-    dot, mermaid is for Markdown pages, tree draws in the terminal.
+    dot, for graphs of at most 150 nodes; mermaid is for Markdown pages, tree draws
+    in the terminal.
     """
     if fmt is None:
         fmt = GRAPH_FORMATS.get(os.path.splitext(output or "")[1].lower(), "dot")
@@ -487,8 +491,10 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
     from .render.dot import dot, graphviz
     from .render.mermaid import mermaid
 
-    text = mermaid(picture) if fmt == "mermaid" else dot(picture)
-    data = graphviz(text, fmt) if fmt in ("svg", "png") else text.encode("utf-8")
+    if fmt in ("svg", "png"):
+        data = graphviz(picture, fmt, timeout)
+    else:
+        data = (mermaid(picture) if fmt == "mermaid" else dot(picture)).encode("utf-8")
     if output is None or output == "-":
         if fmt == "png" and sys.stdout.isatty():
             raise click.UsageError("a PNG is not for the terminal; write it with -o FILE")

@@ -121,6 +121,18 @@ def _catches_sigterm(pid):
     return bool(caught >> (signal.SIGTERM - 1) & 1)
 
 
+def _group_alive(group):
+    """Whether a process of this process group runs (a zombie waiting to be reaped does not)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(pgrp) == group and state != "Z":
+            return True
+    return False
+
+
 def _wait_for(condition, tries=3000):
     """Wait until the condition holds (failing after a minute or so, rather than hanging)."""
     for _ in range(tries):
@@ -191,3 +203,51 @@ def test_bindings_too_large_for_memory_are_said_in_one_line_exit_75(tmp_path):
     done = cgcalc("x", "--vars", str(path), preexec_fn=_limited(150))
     assert (done.returncode, done.stdout, done.stderr) == (75, "", "cgcalc: out of memory\n")
 
+
+# -- Graphviz ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def fake_dot(tmp_path):
+    """A ``dot`` first on PATH that writes its pid to a file, then runs ``body``."""
+
+    def install(body):
+        (tmp_path / "dot").write_text(f'#!/bin/sh\necho $$ > "{tmp_path}/pid"\n{body}\n')
+        (tmp_path / "dot").chmod(0o755)
+        return {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+
+    install.pid = lambda: int((tmp_path / "pid").read_text())
+    install.started = lambda: (tmp_path / "pid").exists() and (tmp_path / "pid").read_text()
+    return install
+
+
+def test_a_hung_dot_is_stopped_at_the_timeout_and_killed(fake_dot):
+    env = fake_dot("sleep 600")  # a shell and its child: the whole group goes
+    done = cgcalc("graph", "x*y", "x=2", "y=3", "--format", "svg", "--timeout", "0.5", env=env)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("cgcalc: render error: Graphviz's dot did not finish in 0.5 s "
+                           "(--timeout); use --format dot (and run dot yourself) or --format "
+                           "tree, or give it longer\n")
+    assert not _group_alive(fake_dot.pid())  # dot leads a group of its own
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_dot_runs_kills_dot_too(fake_dot, signum, code):
+    env = fake_dot("exec sleep 600")
+    process = subprocess.Popen([CGCALC, "graph", "x", "x=1", "--format", "png"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for(fake_dot.started)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, out, err) == (code, b"", b"")
+    assert not _group_alive(fake_dot.pid())  # dot leads a group of its own
+
+
+def test_svg_and_png_draw_at_most_150_nodes(fake_dot):
+    env = fake_dot("cat")  # the DOT text comes back as the "svg"
+    terms = " + ".join(f"x*{i}" for i in range(1, 51))  # 150 nodes
+    assert cgcalc("graph", terms, "x=2", "--format", "svg", env=env).returncode == 0
+    done = cgcalc("graph", terms + " + x", "x=2", "--format", "svg", env=env)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("cgcalc: render error: this graph has 151 nodes; --format svg draws at "
+                           "most 150, as Graphviz may take minutes for more; use --format dot "
+                           "(and run dot yourself) or --format tree\n")
