@@ -24,6 +24,7 @@ import numpy as np
 
 from .engine import (Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt,
                      written)
+from .bindings import MAX_DIMENSIONS
 from .errors import BindingError, EvaluationError
 from .graph import Program
 from .ops import Op, ShapeError
@@ -116,6 +117,9 @@ def _check_nesting(name: str, value: list) -> None:
     """
     level, shape = [value], []
     while isinstance(level[0], list):
+        if len(shape) == MAX_DIMENSIONS:
+            raise BindingError(f"{name} is nested more than {MAX_DIMENSIONS} deep; arrays have "
+                               f"at most {MAX_DIMENSIONS} dimensions")
         size = len(level[0])
         for k, item in enumerate(level):
             if isinstance(item, list) and len(item) == size and size:

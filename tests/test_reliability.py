@@ -316,3 +316,57 @@ def test_no_error_message_carries_a_control_character(text):
         source, caret = lines[1], lines[2].index("^")
         assert source[caret:].startswith(printable(text[error.pos]))
 
+
+# -- bindings at the edge -------------------------------------------------------------------------
+
+def nested(depth, inner="1"):
+    return "[" * depth + inner + "]" * depth
+
+
+@pytest.mark.parametrize("args, stdin, message", [
+    (["x", "-v", "x=" + nested(1000)], None,
+     "binding error at 1:65: x: an array nested more than 64 deep; arrays have at most 64 "
+     "dimensions"),
+    (["x", "-v", "x=" + nested(65)], None,
+     "binding error at 1:65: x: an array nested more than 64 deep; arrays have at most 64 "
+     "dimensions"),
+    (["x", "--vars", "-"], '{"x": ' + nested(100_000) + "}",
+     "binding error at 1:71: stdin: an array nested more than 64 deep; arrays have at most 64 "
+     "dimensions"),
+    (["x", "--vars", "-"], '{"x": [1, ' + "7" * 5000 + "]}",
+     "binding error at 1:11: stdin: an integer of more than 4,300 digits is too large"),
+    (["x", "-v", "x=1_000"], None,
+     "binding error: x=1_000: '1_000' is not a number (a constant expression such as pi/4 is "
+     "fine too)"),
+])
+def test_bindings_at_the_edge_are_binding_errors(run, args, stdin, message):
+    result = run(*args, input=stdin)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[0] == f"cgcalc: {message}"
+
+
+def test_arrays_of_64_dimensions_work_and_deeper_lists_are_refused_without_recursion():
+    shape = cgcalc.evaluate(cgcalc.parse("x*2"), {"x": json.loads(nested(64))}).values[-1].shape
+    assert shape == (1,) * 64
+    deep = 1.0
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(cgcalc.BindingError, match="^binding error: x is nested more than 64 deep; "
+                                                  "arrays have at most 64 dimensions$"):
+        cgcalc.evaluate(cgcalc.parse("x"), {"x": deep})
+
+
+@pytest.mark.parametrize("value", ["1_000", "1__0", "１", "٣", "1e5", ".5", "3.", "-2", "0x10",
+                                   " 7 ", "1e-3"])
+def test_a_binding_is_a_number_exactly_when_the_language_reads_one(run, value):
+    """Python's float() also reads 1_000 and digits of other scripts; a binding follows the
+    grammar's NUMBER (signed), or else is a constant expression of the language."""
+    try:
+        expected = cgcalc.evaluate(cgcalc.parse(value)).value
+    except cgcalc.CgcalcError:
+        expected = None
+    result = run("x", f"x={value}", "--json")
+    assert result.exit_code == (0 if expected is not None else 2)
+    if expected is not None:
+        assert json.loads(result.stdout)["value"] == expected
+
