@@ -7,6 +7,7 @@ that is not one of the command's options is read as the expression.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -200,6 +201,9 @@ class _Expression:
         from .bindings import load_json_bindings, parse_binding
 
         words = tuple(w[len(_MARK):] if w.startswith(_MARK) else w for w in self.words)
+        if [self.path, *self.vars_paths].count("-") > 1:
+            raise click.UsageError("stdin cannot be read twice: only one of -f and --vars "
+                                   "may be '-'")
         if self.path is None:
             if not words:
                 raise click.UsageError("missing EXPRESSION (or -f PATH)")
@@ -513,14 +517,19 @@ def _scalar(result: Result, what: str) -> Result:
 
 
 def _read(path: str) -> str:
-    """The text of PATH, or of stdin for '-'; unreadable input is a usage error."""
+    """The text of PATH, or of stdin for '-', without a byte-order mark (Notepad, Excel);
+    unreadable input is a usage error."""
     try:
-        if path == "-":
-            return sys.stdin.read()
-        with open(path, encoding="utf-8") as file:
-            return file.read()
+        if path != "-":
+            with open(path, encoding="utf-8-sig") as file:
+                return file.read()
+        if sys.stdin is None:  # closed: cgcalc <&-
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        text = sys.stdin.read()
+        return text[1:] if text.startswith("\ufeff") else text
     except (OSError, UnicodeDecodeError) as error:
-        raise CgcalcError(f"cannot read {path}: {_reason(error)}") from None
+        raise CgcalcError(f"cannot read {'stdin' if path == '-' else path}: {_reason(error)}") \
+            from None
 
 
 @contextmanager

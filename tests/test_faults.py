@@ -78,6 +78,14 @@ def test_an_output_file_on_a_full_device_is_one_line_and_exit_74(fmt):
     assert done.stderr == "cgcalc: cannot write to /dev/full: No space left on device\n"
 
 
+@pytest.mark.parametrize("args", [["-f", "-", "x=1"], ["x", "--vars", "-"]])
+def test_a_closed_standard_input_is_a_usage_error(args):
+    done = subprocess.run(["bash", "-c", 'exec "$@" <&-', "-", CGCALC, *args],
+                          capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "cgcalc: error: cannot read stdin: Bad file descriptor\n"
+
+
 def test_an_error_after_good_rows_still_writes_them_before_saying_it(tmp_path):
     path = tmp_path / "rows.csv"
     path.write_text("x,y\n1,2\n3,oops\n")

@@ -370,3 +370,25 @@ def test_a_binding_is_a_number_exactly_when_the_language_reads_one(run, value):
     if expected is not None:
         assert json.loads(result.stdout)["value"] == expected
 
+
+# -- what people save, and stdin ------------------------------------------------------------------
+
+BOM = "\ufeff"
+
+
+def test_a_byte_order_mark_is_skipped_in_programs_and_bindings(run, tmp_path):
+    program, point = tmp_path / "p.cg", tmp_path / "point.json"
+    program.write_text(BOM + "x*y\n", encoding="utf-8")
+    point.write_text(BOM + '{"y": 4}', encoding="utf-8")
+    expected = '{"value": 12.0, "gradients": {"x": 4.0, "y": 3.0}}\n'
+    assert run("-f", str(program), "--vars", str(point), "x=3", "--json").stdout == expected
+    assert run("-f", "-", "--vars", str(point), "x=3", "--json", input=BOM + "x*y").stdout == expected
+    assert run("x*y", "--vars", "-", "x=3", "--json", input=BOM + '{"y": 4}').stdout == expected
+
+
+@pytest.mark.parametrize("args", [["-f", "-", "--vars", "-"], ["x", "--vars", "-", "--vars", "-"]])
+def test_stdin_cannot_be_read_twice(run, args):
+    result = run(*args, input='{"x": 1}')
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("cgcalc: usage error: stdin cannot be read twice: only one of -f and "
+                             "--vars may be '-' (see 'cgcalc eval --help')\n")
