@@ -174,12 +174,14 @@ def _on_signal(signum: int, frame) -> None:
 
 
 def _line_stdout() -> LineStdout:
-    """Replace ``sys.stdout`` by the same stream written through a :class:`LineStdout`."""
+    """Replace ``sys.stdout`` by the same stream (its encoding, its buffering: none under
+    ``python -u``) written through a :class:`LineStdout`."""
     old = sys.stdout
     raw = LineStdout(None if old is None else old.fileno())
+    unbuffered = bool(old and old.write_through)
     sys.stdout = io.TextIOWrapper(
-        io.BufferedWriter(raw), encoding=old.encoding if old else "utf-8",
-        errors=old.errors if old else "strict", newline="\n",
+        raw if unbuffered else io.BufferedWriter(raw), encoding=old.encoding if old else "utf-8",
+        errors=old.errors if old else "strict", newline="\n", write_through=unbuffered,
         line_buffering=bool(old and old.line_buffering))
     return raw
 

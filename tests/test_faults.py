@@ -23,9 +23,13 @@ pytestmark = pytest.mark.skipif(not Path("/dev/full").exists() or not Path("/pro
                                 reason="needs Linux: /dev/full and /proc")
 
 
-def cgcalc(*args, stdout=subprocess.PIPE, **kwargs):
+#: the environment of a plain run: Python's stdout buffered, as it is unless python -u
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+
+
+def cgcalc(*args, stdout=subprocess.PIPE, env=ENV, **kwargs):
     return subprocess.run([CGCALC, *args], stdout=stdout, stderr=subprocess.PIPE, text=True,
-                          **kwargs)
+                          env=env, **kwargs)
 
 
 @pytest.fixture
@@ -67,7 +71,7 @@ def test_a_full_standard_output_is_one_line_and_exit_74(name, rows):
 @pytest.mark.parametrize("name", COMMANDS)
 def test_a_closed_standard_output_is_one_line_and_exit_74(name, rows):
     done = subprocess.run(["bash", "-c", 'exec "$@" >&-', "-", CGCALC, *_args(name, rows)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=ENV)
     assert (done.returncode, done.stderr) == (74, CLOSED)
 
 
@@ -81,7 +85,7 @@ def test_an_output_file_on_a_full_device_is_one_line_and_exit_74(fmt):
 @pytest.mark.parametrize("args", [["-f", "-", "x=1"], ["x", "--vars", "-"]])
 def test_a_closed_standard_input_is_a_usage_error(args):
     done = subprocess.run(["bash", "-c", 'exec "$@" <&-', "-", CGCALC, *args],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=ENV)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "cgcalc: error: cannot read stdin: Bad file descriptor\n"
 
@@ -150,11 +154,14 @@ def _wait_for(condition, tries=3000):
     pytest.fail("the process never got there")
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_during_a_long_batch_leaves_whole_lines_and_exits_128_plus_it(signum, code):
+@pytest.mark.parametrize("signum, code, env", [
+    (signal.SIGINT, 130, ENV), (signal.SIGTERM, 143, ENV),
+    (signal.SIGTERM, 143, {**ENV, "PYTHONUNBUFFERED": "1"}),  # python -u: no buffer at all
+], ids=["SIGINT", "SIGTERM", "SIGTERM, unbuffered"])
+def test_a_signal_during_a_long_batch_leaves_whole_lines_and_exits_128_plus_it(signum, code, env):
     process = subprocess.Popen([CGCALC, "batch", "x*y", "--input", "-", "--input-format", "csv"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE, env=env)
 
     def feed():  # 2·10^6 rows, more than cgcalc gets to before the signal
         block = b"".join(b"%d,%d\n" % (i, i + 1) for i in range(100_000))
@@ -182,7 +189,7 @@ def test_a_signal_during_a_long_batch_leaves_whole_lines_and_exits_128_plus_it(s
 
 def test_a_signal_while_waiting_for_input_exits_143_with_nothing_written():
     process = subprocess.Popen([CGCALC, "-f", "-", "x=1"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
     _wait_for(lambda: _catches_sigterm(process.pid))
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=60)
@@ -201,7 +208,7 @@ def test_arrays_too_large_for_memory_are_said_in_one_line_exit_75(tmp_path):
     path = tmp_path / "big.json"
     path.write_text(json.dumps({"a": [1.0] * 20_000, "b": [[1.0]] * 20_000}))  # a + b: 3.2 GB
     done = cgcalc("a + b", "--vars", str(path), "--json", preexec_fn=_limited(1024),
-                  env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+                  env={**ENV, "OPENBLAS_NUM_THREADS": "1"})
     assert (done.returncode, done.stdout, done.stderr) == (75, "", "cgcalc: out of memory\n")
 
 
@@ -221,7 +228,7 @@ def fake_dot(tmp_path):
     def install(body):
         (tmp_path / "dot").write_text(f'#!/bin/sh\necho $$ > "{tmp_path}/pid"\n{body}\n')
         (tmp_path / "dot").chmod(0o755)
-        return {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+        return {**ENV, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
 
     install.pid = lambda: int((tmp_path / "pid").read_text())
     install.started = lambda: (tmp_path / "pid").exists() and (tmp_path / "pid").read_text()
