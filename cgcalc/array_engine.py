@@ -22,9 +22,9 @@ from functools import cache, cached_property
 
 import numpy as np
 
+from .bindings import MAX_DIMENSIONS
 from .engine import (Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt,
                      written)
-from .bindings import MAX_DIMENSIONS
 from .errors import BindingError, EvaluationError
 from .graph import Program
 from .ops import Op, ShapeError

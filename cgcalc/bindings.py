@@ -98,7 +98,7 @@ def _json(text: str, invalid: str, what: str, outer: int = 0):
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise BindingError(f"{invalid}: {error.msg}", text, error.pos) from None
-    except ValueError:  # Python reads integers of at most 4,300 digits (sys.int_info)
+    except ValueError:  # an integer longer than Python reads: 4,300 digits unless changed
         digits = sys.get_int_max_str_digits()
         long = re.search(rf"\d{{{digits + 1},}}", text)
         raise BindingError(f"{what}: an integer of more than {digits:,} digits is too large",
