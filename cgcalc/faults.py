@@ -58,7 +58,7 @@ class LineStdout(io.RawIOBase):
 
     def fileno(self) -> int:
         if self._fd is None:
-            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+            raise _closed()
         return self._fd
 
     def isatty(self) -> bool:
@@ -101,7 +101,7 @@ class LineStdout(io.RawIOBase):
 
     def _write_all(self, piece: memoryview) -> None:
         if self._fd is None and piece:
-            self._fail(OSError(errno.EBADF, os.strerror(errno.EBADF)))
+            self._fail(_closed())
         try:
             while piece:
                 piece = piece[os.write(self._fd, piece):]
@@ -113,6 +113,10 @@ class LineStdout(io.RawIOBase):
     def _fail(self, error: OSError) -> NoReturn:
         self.abandon()
         raise OutputError(f"cannot write to standard output: {error.strerror}") from None
+
+
+def _closed() -> OSError:
+    return OSError(errno.EBADF, os.strerror(errno.EBADF))
 
 
 def _line_end(view: memoryview, start: int, stop: int) -> int:
