@@ -22,6 +22,7 @@ from functools import cache, cached_property
 
 import numpy as np
 
+from .bindings import MAX_DIMENSIONS
 from .engine import (Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt,
                      blame, step_error, written)
 from .errors import BindingError, EvaluationError
@@ -118,6 +119,9 @@ def _check_nesting(name: str, value: list) -> None:
     """
     level, shape = [value], []
     while isinstance(level[0], list):
+        if len(shape) == MAX_DIMENSIONS:
+            raise BindingError(f"{name} is nested more than {MAX_DIMENSIONS} deep; arrays have "
+                               f"at most {MAX_DIMENSIONS} dimensions")
         size = len(level[0])
         for k, item in enumerate(level):
             if isinstance(item, list) and len(item) == size and size:

@@ -8,9 +8,14 @@ numbers (``[[1, 2], [3, 4]]``), which the array engine checks and converts.
 from __future__ import annotations
 
 import re
+import sys
 from functools import cache
 
 from .errors import BindingError, CgcalcError
+
+MAX_DIMENSIONS = 64  #: NumPy's limit on an array's dimensions
+
+_JSON_SYNTAX = re.compile(r'[\[\]{}"]')  # what nesting depth in JSON text depends on
 
 
 @cache
@@ -19,6 +24,16 @@ def _name_pattern() -> re.Pattern[str]:
     from .parser import terminal_regex
 
     return re.compile(terminal_regex("NAME"))
+
+
+@cache
+def _number_pattern() -> re.Pattern[str]:
+    """A signed NUMBER of the grammar (so ``1_000`` is no number, as in the language), or
+    the infinity and NaN that Python writes, which the engine then reports as not finite."""
+    from .parser import terminal_regex
+
+    return re.compile(rf"\s*[+-]?(?:{terminal_regex('NUMBER')}|inf(?:inity)?|nan)\s*",
+                      re.IGNORECASE)
 
 
 def parse_binding(text: str) -> tuple[str, float | list]:
@@ -34,18 +49,10 @@ def parse_binding(text: str) -> tuple[str, float | list]:
 
 def parse_value(name: str, text: str) -> float | list:
     """A number, a constant expression such as ``pi/4``, or a JSON array."""
-    try:
+    if _number_pattern().fullmatch(text):
         return float(text)
-    except ValueError:
-        pass
     if text.lstrip().startswith("["):
-        import json
-
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise BindingError(f"{name}={text}: not a JSON array of numbers: {error.msg}",
-                               text, error.pos) from None
+        return _json(text, f"{name}={text}: not a JSON array of numbers", name)
     from .engine import evaluate
     from .parser import parse
 
@@ -64,10 +71,7 @@ def load_json_bindings(text: str, origin: str) -> dict[str, float | list]:
     """A JSON object of name -> number or array; errors point into the JSON text."""
     import json
 
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BindingError(f"{origin}: invalid JSON: {error.msg}", text, error.pos) from None
+    data = _json(text, f"{origin}: invalid JSON", origin, outer=1)
     if not isinstance(data, dict):
         raise BindingError(f"{origin}: expected a JSON object of name: number or array, "
                            f"got {type(data).__name__}")
@@ -120,3 +124,49 @@ def exact_json_bindings(text: str, origin: str) -> dict:
     exact = json.loads(text, parse_float=Fraction, parse_int=Fraction)
     return {name: exact[name] if not isinstance(value, list) else value
             for name, value in checked.items()}
+
+
+def _json(text: str, invalid: str, what: str, outer: int = 0):
+    """JSON text read, or a binding error pointing into it: invalid, arrays nested deeper
+    than NumPy allows (``outer`` levels around them), or an integer too long for Python."""
+    import json
+
+    _check_depth(text, what, outer)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BindingError(f"{invalid}: {error.msg}", text, error.pos) from None
+    except ValueError:  # an integer longer than Python reads: 4,300 digits unless changed
+        digits = sys.get_int_max_str_digits()
+        long = re.search(rf"\d{{{digits + 1},}}", text)
+        raise BindingError(f"{what}: an integer of more than {digits:,} digits is too large",
+                           text, long.start() if long else None) from None
+
+
+def _check_depth(text: str, what: str, outer: int) -> None:
+    """Arrays in JSON text (inside ``outer`` levels) nested no deeper than NumPy allows.
+    Python's json reader recurses once per level, so depth is checked first, by a loop
+    over the brackets and quotes alone."""
+    depth, in_string = 0, False
+    for match in _JSON_SYNTAX.finditer(text):
+        char, at = match[0], match.start()
+        if char == '"':
+            if not (in_string and _escaped(text, at)):
+                in_string = not in_string
+        elif in_string:
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DIMENSIONS + outer:
+                raise BindingError(f"{what}: an array nested more than {MAX_DIMENSIONS} deep; "
+                                   f"arrays have at most {MAX_DIMENSIONS} dimensions", text, at)
+        else:
+            depth -= 1
+
+
+def _escaped(text: str, at: int) -> bool:
+    """Whether the character at ``at`` follows an odd number of backslashes."""
+    start = at
+    while start and text[start - 1] == "\\":
+        start -= 1
+    return (at - start) % 2 == 1

@@ -7,6 +7,7 @@ that is not one of the command's options is read as the expression.
 
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import os
@@ -18,7 +19,8 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__
-from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError, UnboundVariableError
+from .errors import (EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError, OutputError,
+                     UnboundVariableError, printable)
 
 if TYPE_CHECKING:
     from .engine import Result
@@ -35,6 +37,11 @@ Exit codes:
      shapes that do not fit; a failed gradient check
   2  usage, syntax, name or binding error
   3  internal error (please report it; CGCALC_DEBUG=1 shows the traceback)
+  74  output error: standard output or -o FILE cannot be written (a full
+      disk, a closed descriptor)
+  75  out of memory
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; only whole lines
+      were written
   141  standard output closed early (e.g. piped into head)"""
 
 
@@ -46,7 +53,11 @@ class _Reported(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file=None) -> None:
-        click.echo(f"cgcalc: {self.message}", err=True)
+        text = "\n".join(map(printable, self.message.split("\n")))  # no terminal controls
+        try:
+            click.echo(f"cgcalc: {text}", err=True)
+        except OSError:  # stderr is full or gone: the exit code is all that is left
+            pass
 
 
 class _PlainHelp:
@@ -108,6 +119,8 @@ class CgcalcGroup(_PlainHelp, click.Group):
         except BrokenPipeError:  # the reader stopped early (| head): leave quietly, as shells do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+        except MemoryError:  # the environment's fault, not a bug: faults.run says so
+            raise
         except Exception as error:  # anything else is our bug: say so in one line
             if os.environ.get("CGCALC_DEBUG") == "1":
                 raise
@@ -229,6 +242,9 @@ class _Expression:
             load_json_bindings = exact_json_bindings
 
         words = tuple(w[len(_MARK):] if w.startswith(_MARK) else w for w in self.words)
+        if [self.path, *self.vars_paths].count("-") > 1:
+            raise click.UsageError("stdin cannot be read twice: only one of -f and --vars "
+                                   "may be '-'")
         if self.path is None:
             if not words:
                 raise click.UsageError("missing EXPRESSION (or -f PATH)")
@@ -277,7 +293,7 @@ def _how_to_bind(names: tuple[str, ...]) -> str:
 
 def _warn(warnings: list[str]) -> None:
     for warning in warnings:
-        click.echo(f"cgcalc: warning: {warning}", err=True)
+        click.echo(f"cgcalc: warning: {printable(warning)}", err=True)
 
 
 def _expression_options(command: Callable) -> Callable:
@@ -556,15 +572,18 @@ Examples:
               help="What to draw (all but dot, mermaid and tree need Graphviz); by default "
                    f"the suffix of -o FILE says ({' '.join(GRAPH_FORMATS)}), else dot.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=30,
+              show_default=True, metavar="SECONDS",
+              help="How long Graphviz's dot may take for svg and png.")
 def graph_command(expression: _Expression, precision: int, fmt: str | None,
-                  output: str | None) -> None:
+                  output: str | None, timeout: float) -> None:
     """Draw the computational graph of EXPRESSION, as the book draws it.
 
     Left to right, each operation shows its operator and each variable its name;
     every edge carries its forward value above and, in colour below, the gradient
     that the reverse pass sent back along it, and each variable its gradient.
-    svg, png, pdf, jpg, gif, ps and eps are made by Graphviz's dot, mermaid is
-    for Markdown pages, tree draws in the terminal.
+    svg, png, pdf, jpg, gif, ps and eps are made by Graphviz's dot, for graphs
+    of at most 150 nodes; mermaid is for Markdown pages, tree draws in the terminal.
     """
     suffix = os.path.splitext(output or "")[1].lower()
     if fmt is None and suffix and output != "-" and suffix not in GRAPH_FORMATS:
@@ -589,7 +608,7 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
         return
     from .render.dot import drawn
 
-    data = drawn(picture, fmt)
+    data = drawn(picture, fmt, timeout)
     if to_stdout:
         click.echo(data, nl=False)
     else:
@@ -606,25 +625,38 @@ def _scalar(result: Result, what: str) -> Result:
 
 
 def _read(path: str) -> str:
-    """The text of PATH, or of stdin for '-'; unreadable input is a usage error."""
+    """The text of PATH, or of stdin for '-', without a byte-order mark (Notepad, Excel);
+    unreadable input is a usage error."""
     try:
-        if path == "-":
-            return sys.stdin.read()
-        with open(path, encoding="utf-8") as file:
-            return file.read()
+        if path != "-":
+            with open(path, encoding="utf-8-sig") as file:
+                return file.read()
+        if sys.stdin is None:  # closed: cgcalc <&-
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        text = sys.stdin.read()
+        return text[1:] if text.startswith("\ufeff") else text
     except (OSError, UnicodeDecodeError) as error:
-        raise CgcalcError(f"cannot read {path}: {_reason(error)}") from None
+        raise CgcalcError(f"cannot read {'stdin' if path == '-' else path}: {_reason(error)}") \
+            from None
 
 
 @contextmanager
 def _open(path: str, mode: str, verb: str = "write", **kwargs):
-    """PATH opened; one that cannot be opened is a usage error."""
+    """PATH opened; one that cannot be opened is a usage error, one that cannot be written
+    to (a full disk) an output error."""
     try:
         file = open(path, mode, **kwargs)
     except OSError as error:
         raise CgcalcError(f"cannot {verb} {path}: {_reason(error)}") from None
-    with file:
-        yield file
+    if verb != "write":
+        with file:
+            yield file
+        return
+    try:
+        with file:
+            yield file
+    except OSError as error:
+        raise OutputError(f"cannot write to {path}: {_reason(error)}") from None
 
 
 def _reason(error: Exception) -> str:
@@ -632,8 +664,11 @@ def _reason(error: Exception) -> str:
 
 
 def main() -> None:
-    """Entry point of the ``cgcalc`` console script."""
-    cli(prog_name="cgcalc")
+    """Entry point of the ``cgcalc`` console script: the command, with the environment's
+    faults (a full or closed stdout, signals, no memory left) said in one line."""
+    from .faults import run
+
+    run(lambda: cli(prog_name="cgcalc"))
 
 
 if __name__ == "__main__":

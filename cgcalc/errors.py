@@ -7,12 +7,16 @@ the source line and a caret under the offending column.
 from __future__ import annotations
 
 from collections.abc import Iterable
+import re
 
 #: Exit codes, documented in the README and in ``cgcalc --help``.
 EXIT_OK = 0
 EXIT_EVALUATION = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_OUTPUT = 74  # sysexits' EX_IOERR: standard output or -o FILE cannot be written
+EXIT_MEMORY = 75  # sysexits' EX_TEMPFAIL: out of memory; more memory or less input may do
+EXIT_SIGNAL = 128  # plus the signal's number, as shells say: 130 for SIGINT, 143 for SIGTERM
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 _WINDOW = 72  # characters of a long source line shown around the caret
@@ -40,9 +44,10 @@ class CgcalcError(Exception):
     def __str__(self) -> str:
         where = self.line_col
         if where is None:
-            return f"{self.kind}: {self.message}"
+            return f"{self.kind}: {printable(self.message)}"
         line, col = where
-        return f"{self.kind} at {line}:{col}: {self.message}\n{caret_excerpt(self.source, self.pos)}"
+        return (f"{self.kind} at {line}:{col}: {printable(self.message)}\n"
+                f"{caret_excerpt(self.source, self.pos)}")
 
 
 class ParseError(CgcalcError):
@@ -79,6 +84,16 @@ class RenderError(CgcalcError):
     kind = "render error"
 
 
+class OutputError(CgcalcError):
+    """Standard output or an output file cannot be written: a full disk, a closed
+    descriptor (exit 74). The message says it all: ``cannot write to ...``."""
+
+    exit_code = EXIT_OUTPUT
+
+    def __str__(self) -> str:
+        return printable(self.message)
+
+
 class EvaluationError(CgcalcError):
     """A value or gradient that is not a finite real number, or shapes that do not fit (exit 1)."""
 
@@ -90,6 +105,15 @@ class GradientCheckError(EvaluationError):
     """``cgcalc check``: backpropagation and central differences disagree (exit 1)."""
 
     kind = "gradient check failed"
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: ESC, BEL, CR, CSI...
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters written as Python writes them (``\\x1b``,
+    ``\\n``), so that text from the user cannot move or retitle the terminal."""
+    return _CONTROL.sub(lambda match: repr(match[0])[1:-1], text)
 
 
 def line_col(source: str, pos: int) -> tuple[int, int]:
@@ -115,4 +139,4 @@ def caret_excerpt(source: str, pos: int) -> str:
         text = text[lo:hi]
         col -= lo
     text = text.replace("\t", " ")
-    return f"  {prefix}{text}{suffix}\n  {' ' * (len(prefix) + col)}^"
+    return f"  {prefix}{printable(text)}{suffix}\n  {' ' * len(prefix + printable(text[:col]))}^"

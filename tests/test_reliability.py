@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cgcalc
+from cgcalc.errors import printable
 from cgcalc.render.source import to_source
 
 POINT = {"x": 0.5, "y": -1.25, "z": 2.0}
@@ -266,3 +267,128 @@ def test_output_closed_early_exits_141_quietly():
     process.stdout.close()
     assert process.wait(timeout=60) == 141
     assert process.stderr.read() == b""
+
+
+# -- text that would drive the terminal ------------------------------------------------------------
+
+CONTROLS = "".join(map(chr, range(32))) + "\x7f\x80\x85\x9b\x9f"
+SHOWN = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def test_control_characters_are_shown_escaped_in_errors_and_source_lines(run):
+    result = run("\x1b]0;pwned\x07 x")  # would set the terminal's title
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("cgcalc: syntax error at 1:1: unexpected character '\\x1b'\n"
+                             "  \\x1b]0;pwned\\x07 x\n"
+                             "  ^\n")
+
+
+def test_the_caret_stays_under_the_escaped_text(run):
+    result = run("x\r\f + y $")  # a carriage return and a form feed are white space
+    assert result.stderr.splitlines() == ["cgcalc: syntax error at 1:9: unexpected character '$'",
+                                          "  x\\r\\x0c + y $",
+                                          "              ^"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["x", "-v", "x=\x1b[31mred"], "binding error: x=\\x1b[31mred: '\\x1b[31mred' is not a number "
+     "(a constant expression such as pi/4 is fine too)"),
+    (["x", "--vars", "/no/\x1b[2J\nfile"], "error: cannot read /no/\\x1b[2J\\nfile: No such file or "
+     "directory"),
+    (["x", "x=1", "--wrt", "\x1b[2J"], "name error: cannot differentiate with respect to "
+     "\\x1b[2J: not a variable of the program (its variables: x)"),
+])
+def test_user_text_in_one_line_messages_is_escaped(run, args, message):
+    result = run(*args)
+    assert (result.exit_code, result.stderr) == (2, f"cgcalc: {message}\n")
+
+
+@FAST
+@given(st.text(alphabet="xy+*() $1." + CONTROLS, max_size=30))
+def test_no_error_message_carries_a_control_character(text):
+    error = outcome(text)
+    if not isinstance(error, cgcalc.CgcalcError):
+        return
+    lines = str(error).split("\n")
+    assert not any(SHOWN.search(line) for line in lines)
+    if error.pos is not None and error.pos < len(text) and text[error.pos] not in "\t\r\n":
+        assert len(lines) == 3
+        source, caret = lines[1], lines[2].index("^")
+        assert source[caret:].startswith(printable(text[error.pos]))
+
+
+# -- bindings at the edge -------------------------------------------------------------------------
+
+def nested(depth, inner="1"):
+    return "[" * depth + inner + "]" * depth
+
+
+@pytest.mark.parametrize("args, stdin, message", [
+    (["x", "-v", "x=" + nested(1000)], None,
+     "binding error at 1:65: x: an array nested more than 64 deep; arrays have at most 64 "
+     "dimensions"),
+    (["x", "-v", "x=" + nested(65)], None,
+     "binding error at 1:65: x: an array nested more than 64 deep; arrays have at most 64 "
+     "dimensions"),
+    (["x", "--vars", "-"], '{"x": ' + nested(100_000) + "}",
+     "binding error at 1:71: stdin: an array nested more than 64 deep; arrays have at most 64 "
+     "dimensions"),
+    (["x", "--vars", "-"], '{"x": [1, ' + "7" * 5000 + "]}",
+     "binding error at 1:11: stdin: an integer of more than 4,300 digits is too large"),
+    (["x", "-v", "x=1_000"], None,
+     "binding error: x=1_000: '1_000' is not a number (a constant expression such as pi/4 is "
+     "fine too)"),
+])
+def test_bindings_at_the_edge_are_binding_errors(run, args, stdin, message):
+    result = run(*args, input=stdin)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[0] == f"cgcalc: {message}"
+
+
+def test_arrays_of_64_dimensions_work_and_deeper_lists_are_refused_without_recursion():
+    shape = cgcalc.evaluate(cgcalc.parse("x*2"), {"x": json.loads(nested(64))}).values[-1].shape
+    assert shape == (1,) * 64
+    deep = 1.0
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(cgcalc.BindingError, match="^binding error: x is nested more than 64 deep; "
+                                                  "arrays have at most 64 dimensions$"):
+        cgcalc.evaluate(cgcalc.parse("x"), {"x": deep})
+
+
+@pytest.mark.parametrize("value", ["1_000", "1__0", "１", "٣", "1e5", ".5", "3.", "-2", "0x10",
+                                   " 7 ", "1e-3"])
+def test_a_binding_is_a_number_exactly_when_the_language_reads_one(run, value):
+    """Python's float() also reads 1_000 and digits of other scripts; a binding follows the
+    grammar's NUMBER (signed), or else is a constant expression of the language."""
+    try:
+        expected = cgcalc.evaluate(cgcalc.parse(value)).value
+    except cgcalc.CgcalcError:
+        expected = None
+    result = run("x", f"x={value}", "--json")
+    assert result.exit_code == (0 if expected is not None else 2)
+    if expected is not None:
+        assert json.loads(result.stdout)["value"] == expected
+
+
+# -- what people save, and stdin ------------------------------------------------------------------
+
+BOM = "\ufeff"
+
+
+def test_a_byte_order_mark_is_skipped_in_programs_and_bindings(run, tmp_path):
+    program, point = tmp_path / "p.cg", tmp_path / "point.json"
+    program.write_text(BOM + "x*y\n", encoding="utf-8")
+    point.write_text(BOM + '{"y": 4}', encoding="utf-8")
+    expected = '{"value": 12.0, "gradients": {"x": 4.0, "y": 3.0}}\n'
+    assert run("-f", str(program), "--vars", str(point), "x=3", "--json").stdout == expected
+    assert run("-f", "-", "--vars", str(point), "x=3", "--json", input=BOM + "x*y").stdout == expected
+    assert run("x*y", "--vars", "-", "x=3", "--json", input=BOM + '{"y": 4}').stdout == expected
+
+
+@pytest.mark.parametrize("args", [["-f", "-", "--vars", "-"], ["x", "--vars", "-", "--vars", "-"]])
+def test_stdin_cannot_be_read_twice(run, args):
+    result = run(*args, input='{"x": 1}')
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("cgcalc: usage error: stdin cannot be read twice: only one of -f and "
+                             "--vars may be '-' (see 'cgcalc eval --help')\n")

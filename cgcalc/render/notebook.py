@@ -40,17 +40,10 @@ def draw(result: Result, format: str = "svg", precision: int = 10) -> str | byte
         buffer = io.StringIO()
         render(picture, file=buffer)
         return buffer.getvalue()
-    if format == "mermaid":
-        from .mermaid import mermaid
+    from .dot import drawn
 
-        return mermaid(picture)
-    from .dot import dot, graphviz
-
-    text = dot(picture)
-    if format == "dot":
-        return text
-    data = graphviz(text, format)
-    return data.decode("utf-8") if format == "svg" else data
+    data = drawn(picture, format)
+    return data.decode("utf-8") if format in ("svg", "dot", "mermaid") else data
 
 
 def svg(result: Result) -> str | None:
