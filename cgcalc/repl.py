@@ -424,6 +424,10 @@ def run(precision: int = 10, input=None, output=None, out: TextIO | None = None,
     if input is None and not sys.stdin.isatty():
         _read_lines(session, sys.stdin)
         return
+    if output is None:  # the terminal itself: the CLI's stdout passes on whole lines only
+        from prompt_toolkit.output import create_output
+
+        output = create_output(stdout=sys.__stdout__)
     prompt = PromptSession(history=_history(err), completer=_Completer(session),
                            complete_while_typing=False, key_bindings=_keys(), multiline=True,
                            prompt_continuation=lambda width, line, wrap: "." * (width - 1) + " ",
@@ -431,6 +435,7 @@ def run(precision: int = 10, input=None, output=None, out: TextIO | None = None,
     session.say(f"cgcalc {__version__}: name = number binds a variable; statements build one "
                 "program.\n:help lists the commands; Ctrl-D leaves.", out)
     while True:
+        out.flush()
         try:
             text = prompt.prompt(PROMPT)
         except KeyboardInterrupt:  # Ctrl-C: the input is dropped, the session goes on

@@ -45,6 +45,6 @@ def test_a_readme_command_prints_what_the_readme_shows(command, expected):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "NO_COLOR": "1", "COLUMNS": "200"}
     env.pop("CGCALC_DEBUG", None)
-    run = subprocess.run(["bash", "-c", command + " 2>&1"], cwd=ROOT, env=env,
+    run = subprocess.run(["bash", "-c", "{ " + command + "\n} 2>&1"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert TIMING.sub(" N ms", run.stdout) == TIMING.sub(" N ms", expected)
