@@ -209,12 +209,12 @@ class _Expression:
             program, expansions = expand(program)
         return program, bindings, expansions
 
-    def evaluate(self, wrt: tuple[str, ...] = ()) -> tuple[Result, list[Expansion]]:
-        """Both passes; warnings go to stderr."""
+    def evaluate(self, wrt: tuple[str, ...] = (), **options) -> tuple[Result, list[Expansion]]:
+        """Both passes (``options``: evaluate's upstream and of); warnings go to stderr."""
         from . import evaluate
 
         program, bindings, expansions = self.program()
-        result = evaluate(program, bindings, wrt=wrt or None)
+        result = evaluate(program, bindings, wrt=wrt or None, **options)
         _warn(result.warnings)
         return result, expansions
 
@@ -249,6 +249,26 @@ def _expression_options(command: Callable) -> Callable:
     return callback
 
 
+def _gradient_options(command: Callable) -> Callable:
+    """--upstream VALUE and --of NAME, handed on as evaluate's ``upstream`` and ``of``."""
+
+    @functools.wraps(command)
+    def callback(*args, upstream, of, **options):
+        if upstream is not None:
+            from .bindings import parse_value
+
+            upstream = parse_value("--upstream", upstream)
+        return command(*args, gradient={"upstream": upstream, "of": of}, **options)
+
+    callback = click.option(
+        "--upstream", metavar="VALUE",
+        help="The gradient the output receives (default 1): a number, or for an array "
+             "value a JSON array of its shape; every gradient is multiplied by it.")(callback)
+    return click.option("--of", metavar="NAME",
+                        help="Differentiate the assigned name NAME instead of the last "
+                             "statement.")(callback)
+
+
 _json_option = click.option("--json", "as_json", is_flag=True,
                             help="Print one JSON object instead of tables.")
 _wrt_option = click.option("--wrt", multiple=True, metavar="NAME",
@@ -271,11 +291,12 @@ Examples:
 @_json_option
 @click.option("--nodes", is_flag=True, help="Also show every node of the graph.")
 @_wrt_option
+@_gradient_options
 @click.option("--explain", is_flag=True,
               help="Also show the reverse pass step by step: each node's local derivative "
                    "rule, the upstream gradient and their product (the chain rule).")
 def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: bool,
-                 wrt: tuple[str, ...], explain: bool) -> None:
+                 wrt: tuple[str, ...], gradient: dict, explain: bool) -> None:
     """Evaluate EXPRESSION and differentiate it with respect to every variable.
 
     EXPRESSION is a program: statements `name = expression` separated by `;` or
@@ -288,7 +309,7 @@ def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: 
     """
     if as_json and explain:
         raise click.UsageError("--explain prints text, not JSON; use one or the other")
-    result, _ = expression.evaluate(wrt)
+    result, _ = expression.evaluate(wrt, **gradient)
     if as_json:
         from .render.json_doc import write
 
@@ -449,8 +470,9 @@ Examples:
               help="What to draw (svg and png need Graphviz); by default the suffix of "
                    "-o FILE says (.dot .gv .svg .png .mmd .txt), else dot.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@_gradient_options
 def graph_command(expression: _Expression, precision: int, fmt: str | None,
-                  output: str | None) -> None:
+                  output: str | None, gradient: dict) -> None:
     """Draw the computational graph of EXPRESSION, as the book draws it.
 
     Left to right, each operation shows its operator and each variable its name;
@@ -460,7 +482,7 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
     """
     if fmt is None:
         fmt = GRAPH_FORMATS.get(os.path.splitext(output or "")[1].lower(), "dot")
-    result, expansions = expression.evaluate()
+    result, expansions = expression.evaluate(**gradient)
     from .render.picture import Picture
 
     picture = Picture(result, expansions, precision)

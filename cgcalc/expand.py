@@ -29,9 +29,11 @@ def expand(program: Program) -> tuple[Program, list[Expansion]]:
     """A copy of ``program`` with every fused node replaced by its expansion."""
     out = Program(program.source)
     new = [0] * len(program)  # old id -> new id
+    start = [0] * (len(program) + 1)  # old id -> the first new id made for it
     expansions: list[Expansion] = []
     for node, (op, ins) in enumerate(zip(program.ops, program.inputs)):
         pos = program.pos[node]
+        start[node] = len(out)
         if op is Var:
             new[node] = out.variable(program.names[node], pos)
         elif op is Const:
@@ -43,8 +45,10 @@ def expand(program: Program) -> tuple[Program, list[Expansion]]:
             expansions.append(Expansion(op, args, range(first, len(out))))
         else:
             new[node] = out.add(op, tuple(new[i] for i in ins), pos)
+    start[len(program)] = len(out)
     for node, name in program.names.items():
         out.names.setdefault(new[node], name)
+    out.statements = [(name, new[node], start[first]) for name, node, first in program.statements]
     out.output = new[program.output]
     return out, expansions
 

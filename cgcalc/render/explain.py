@@ -43,8 +43,11 @@ def explain(result: Result, precision: int = 10) -> list[str]:
             return top
         return number(values[node], precision) if ops[node] is Const else program.label(node)
 
+    seed = grads[out]  # the upstream gradient: 1 unless given, then d of some L downstream
+    numerator = top if seed == 1 else "L"
+
     def d(node: int) -> str:
-        return f"∂{top}/∂{name(node)}"
+        return f"∂{numerator}/∂{name(node)}"
 
     def num(value: float) -> str:
         return number(value, precision)
@@ -72,7 +75,7 @@ def explain(result: Result, precision: int = 10) -> list[str]:
 
     lines = [f"The reverse pass, from {top} back to the variables: each step multiplies the",
              "upstream gradient by the local derivative (the chain rule).", "",
-             f"{d(out)} = 1"]
+             f"{d(out)} = {num(seed)}" + ("" if seed == 1 else ", the upstream gradient")]
     for node in steps:
         op, ins = ops[node], inputs[node]
         args, generic = [name(i) for i in ins], list(OPERANDS[op.arity])
