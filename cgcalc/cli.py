@@ -302,7 +302,7 @@ def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: 
     EXPRESSION is a program: statements `name = expression` separated by `;` or
     new lines, `#` comments; its value is the last statement's. Operators
     `+ - * / **` (or `^`) and `@` (matrix product), functions exp log sqrt sin
-    cos tan tanh sigmoid relu abs, constants pi and e. On arrays also transpose,
+    cos tan tanh sigmoid relu abs step sign, constants pi and e. On arrays also transpose,
     sum mean max (with an optional axis), reshape, softmax log_softmax,
     cross_entropy, affine and softmax_cross_entropy. An array-valued program is
     differentiated as the sum of its elements.
@@ -507,6 +507,102 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
     else:
         with _open(output, "wb") as file:
             file.write(data)
+
+
+@cli.command("diff", cls=ExpressionCommand, epilog=f"""\b
+Examples:
+  cgcalc diff "(apple*apple_num + orange*orange_num)*tax" --wrt tax
+  cgcalc diff "sigmoid(x)" --wrt x x=0.5
+  cgcalc diff "x**3*y" --wrt x --order 2
+  cgcalc diff "sin(x*y)" --wrt x --wrt y x=1 y=2 --json
+
+{_BINDINGS}
+
+{EXIT_CODES}""")
+@_expression_options
+@_json_option
+@click.option("--wrt", multiple=True, metavar="NAME",
+              help="Differentiate by NAME; repeat for mixed partials, taken in order "
+                   "(--wrt x --wrt y is ∂²/∂x∂y). Optional when there is one variable.")
+@click.option("--order", type=click.IntRange(1), default=1, show_default=True,
+              help="Differentiate N times by the one --wrt variable.")
+@click.option("--of", metavar="NAME",
+              help="Differentiate the assigned name NAME instead of the last statement.")
+def diff_command(expression: _Expression, precision: int, as_json: bool, wrt: tuple[str, ...],
+                 order: int, of: str | None) -> None:
+    """Print the derivative of EXPRESSION as a program of cgcalc's own language.
+
+    The derivative is built by the reverse pass from each operation's derivative
+    rule, with constants folded, *1, +0 and *0 dropped, and every subexpression
+    used more than once named once (s = sigmoid(x), then s*(1 - s)). The text is
+    a program: give it back to cgcalc with the same bindings and it has the same
+    value. With bindings, the derivative's value follows as a comment.
+    """
+    from .derivative import derivative, value_at
+    from .render.derivatives import diff_json, diff_text
+    from .render.source import to_source
+
+    program, bindings, _ = expression.program()
+    if of is not None:
+        program = program.with_output(program.named(of))
+    if not wrt:
+        variables = program.free_variables()
+        if len(variables) != 1:
+            raise click.UsageError(f"say which variable to differentiate by with --wrt NAME "
+                                   f"(the program's variables: {', '.join(variables) or 'none'})")
+        wrt = (variables[0],)
+    if order > 1 and len(wrt) > 1:
+        raise click.UsageError("--order N takes one --wrt; for mixed partials repeat --wrt "
+                               "(--wrt x --wrt x --wrt y)")
+    names = list(wrt) * order
+    derived = derivative(program, names)
+    value = None
+    if bindings or not program.free_variables():
+        value, warnings = value_at(program, derived, names[0], bindings)
+        _warn(warnings)
+    source = to_source(derived)
+    if as_json:
+        click.echo(diff_json(source, names, value))
+    else:
+        click.echo(diff_text(source, _top(program), names, value, precision))
+
+
+@cli.command("hessian", cls=ExpressionCommand, epilog=f"""\b
+Examples:
+  cgcalc hessian "x**2*y + sin(x*y)" x=1 y=2
+  cgcalc hessian "(apple*apple_num + orange*orange_num)*tax" \\
+      apple=100 apple_num=2 orange=150 orange_num=3 tax=1.1 --json
+
+{_BINDINGS}
+
+{EXIT_CODES}""")
+@_expression_options
+@_json_option
+@click.option("--of", metavar="NAME",
+              help="Differentiate the assigned name NAME instead of the last statement.")
+def hessian_command(expression: _Expression, precision: int, as_json: bool,
+                    of: str | None) -> None:
+    """Print the Hessian of EXPRESSION: every second partial derivative at the bindings.
+
+    The gradient is built once as a graph and differentiated again by the reverse
+    pass, one row per variable; the matrix is exactly symmetric.
+    """
+    from .derivative import hessian
+    from .render.derivatives import hessian_json, hessian_text
+
+    program, bindings, _ = expression.program()
+    if of is not None:
+        program = program.with_output(program.named(of))
+    result = hessian(program, bindings)
+    if as_json:
+        click.echo(hessian_json(result))
+    else:
+        click.echo(hessian_text(result, _top(program), precision))
+
+
+def _top(program: Program) -> str:
+    """What the output is called in ∂ notation: its name, or value."""
+    return program.names.get(program.output) or "value"
 
 
 def _scalar(result: Result, what: str) -> Result:

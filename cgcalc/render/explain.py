@@ -21,6 +21,7 @@ from . import number
 
 #: a local derivative that reads as one factor without parentheses: tax, 1/x, cos(x)
 _PLAIN = re.compile(r"[\w.#∂/]+(\([^()]*\))?")
+_NAME = re.compile(r"\b[A-Za-z_]\w*\b")  #: a name in a rule: an operand, y, or a function
 
 
 def derivatives(op: type[Op], args: list[str], y: str) -> list[str]:
@@ -28,7 +29,8 @@ def derivatives(op: type[Op], args: list[str], y: str) -> list[str]:
     and ``y`` for the node's value; "" for an input the operation gives no rule for."""
     names = dict(zip(OPERANDS[op.arity], args), y=y)
     rules = op.rule[1]
-    return [rules[k].format(**names) if k < len(rules) else "" for k in range(op.arity)]
+    return [_NAME.sub(lambda m: names.get(m[0], m[0]), rules[k]) if k < len(rules) else ""
+            for k in range(op.arity)]
 
 
 def explain(result: Result, precision: int = 10) -> list[str]:
