@@ -14,7 +14,7 @@ import argparse
 import time
 
 import cgcalc
-from cgcalc.derivative import derivative
+from cgcalc.differentiate import derivative
 from cgcalc.render.source import to_source
 
 

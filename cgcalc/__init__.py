@@ -26,9 +26,20 @@ from .parser import parse
 __version__ = "0.1.0"
 
 __all__ = [
-    "BindingError", "CgcalcError", "EvaluationError", "NodeValue", "ParseError", "Program",
-    "Result", "UnknownNameError", "evaluate", "grad", "parse", "__version__",
+    "BindingError", "CgcalcError", "EvaluationError", "Hessian", "NodeValue", "ParseError",
+    "Program", "Result", "UnknownNameError", "derivative", "evaluate", "grad", "hessian", "parse",
+    "__version__",
 ]
+
+
+def __getattr__(name: str):
+    """``derivative``, ``hessian`` and ``Hessian`` from :mod:`cgcalc.differentiate`, loaded
+    at first use so that evaluating a program never imports it."""
+    if name in ("derivative", "hessian", "Hessian"):
+        from . import differentiate
+
+        return getattr(differentiate, name)
+    raise AttributeError(f"module 'cgcalc' has no attribute {name!r}")
 
 
 def grad(program: Program | str, bindings: Mapping[str, float] | None = None) -> dict[str, float]:

@@ -164,8 +164,9 @@ def cli() -> None:
     reverse pass (backpropagation), and prints the value and the derivative of
     the value with respect to every variable. `cgcalc EXPRESSION` is short for
     `cgcalc eval EXPRESSION`. `cgcalc graph` draws the graph, `cgcalc check`
-    compares backpropagation with central differences, and `cgcalc batch`
-    evaluates many rows of bindings at once.
+    compares backpropagation with central differences, `cgcalc batch`
+    evaluates many rows of bindings at once, `cgcalc diff` prints a derivative
+    as a program and `cgcalc hessian` the matrix of second derivatives.
     """
 
 
@@ -538,7 +539,7 @@ def diff_command(expression: _Expression, precision: int, as_json: bool, wrt: tu
     a program: give it back to cgcalc with the same bindings and it has the same
     value. With bindings, the derivative's value follows as a comment.
     """
-    from .derivative import derivative, value_at
+    from .differentiate import derivative, value_at
     from .render.derivatives import diff_json, diff_text
     from .render.source import to_source
 
@@ -587,7 +588,7 @@ def hessian_command(expression: _Expression, precision: int, as_json: bool,
     The gradient is built once as a graph and differentiated again by the reverse
     pass, one row per variable; the matrix is exactly symmetric.
     """
-    from .derivative import hessian
+    from .differentiate import hessian
     from .render.derivatives import hessian_json, hessian_text
 
     program, bindings, _ = expression.program()

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import cgcalc
-from cgcalc.derivative import derivative, hessian, rule_program
+from cgcalc.differentiate import derivative, hessian, rule_program
 from cgcalc.engine import value as forward_value
 from cgcalc.ops import FUNCTIONS, OPERATORS, OPERANDS, Neg
 from cgcalc.render.source import to_source
@@ -17,7 +17,19 @@ from test_reliability import FAST, POINT, programs
 
 
 def diff(text, *wrt, of=None):
-    return to_source(derivative(text, list(wrt), of=of))
+    return to_source(cgcalc.derivative(text, list(wrt), of=of))
+
+
+def test_library_names_and_no_cost_to_evaluation():
+    """cgcalc.derivative and cgcalc.hessian are there; evaluating never loads their module."""
+    import subprocess
+    import sys
+
+    assert cgcalc.derivative is derivative and cgcalc.hessian is hessian
+    code = ("import sys, cgcalc; cgcalc.evaluate(cgcalc.parse('x*y'), {'x': 1, 'y': 2}); "
+            "print('cgcalc.differentiate' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout == "False\n"
 
 
 # -- they read as a person would write them -----------------------------------------------------

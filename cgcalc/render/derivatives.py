@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from . import number
 
 if TYPE_CHECKING:
-    from ..derivative import Hessian
+    from ..differentiate import Hessian
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
