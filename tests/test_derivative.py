@@ -263,3 +263,27 @@ def test_cli_hessian(run):
 def test_source_prints_matrix_products():
     """to_source wrote x @ W as a call, @(x, W), which does not parse."""
     assert to_source(cgcalc.parse("x @ W + b")) == "x @ W + b"
+
+
+# -- the README's transcripts -------------------------------------------------------------------
+
+def readme_transcripts():
+    """($ command, output) pairs of the console blocks of the README's derivatives section."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Derivatives as programs")[1].split("\n## ")[0]
+    pairs = []
+    for block in re.findall(r"```console\n(.*?)```", section, re.S):
+        for command in re.split(r"^(?=\$ )", block, flags=re.M)[1:]:
+            line, _, output = command.partition("\n")
+            pairs.append((shlex.split(line[2:])[1:], output))
+    return pairs
+
+
+@pytest.mark.parametrize("args, output", readme_transcripts())
+def test_readme_transcripts_are_real_runs(run, args, output):
+    result = run(*args)
+    assert (result.exit_code, result.stdout) == (0, output)
