@@ -27,15 +27,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BindingError", "CgcalcError", "EvaluationError", "Hessian", "NodeValue", "ParseError",
-    "Program", "Result", "UnknownNameError", "derivative", "evaluate", "grad", "hessian", "parse",
+    "Program", "Result", "UnknownNameError", "derivative", "evaluate", "grad", "hessian", "jacobian", "parse",
     "__version__",
 ]
 
 
 def __getattr__(name: str):
-    """``derivative``, ``hessian`` and ``Hessian`` from :mod:`cgcalc.differentiate`, loaded
-    at first use so that evaluating a program never imports it."""
-    if name in ("derivative", "hessian", "Hessian"):
+    """``derivative``, ``hessian``, ``Hessian`` and ``jacobian`` from
+    :mod:`cgcalc.differentiate`, loaded at first use so that evaluating never imports it."""
+    if name in ("derivative", "hessian", "Hessian", "jacobian"):
         from . import differentiate
 
         return getattr(differentiate, name)

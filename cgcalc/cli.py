@@ -293,11 +293,14 @@ Examples:
 @click.option("--nodes", is_flag=True, help="Also show every node of the graph.")
 @_wrt_option
 @_gradient_options
+@click.option("--jacobian", is_flag=True,
+              help="For an array value: each gradient with the value's shape in front (one "
+                   "reverse pass per element), instead of the gradient of the sum.")
 @click.option("--explain", is_flag=True,
               help="Also show the reverse pass step by step: each node's local derivative "
                    "rule, the upstream gradient and their product (the chain rule).")
 def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: bool,
-                 wrt: tuple[str, ...], gradient: dict, explain: bool) -> None:
+                 wrt: tuple[str, ...], gradient: dict, jacobian: bool, explain: bool) -> None:
     """Evaluate EXPRESSION and differentiate it with respect to every variable.
 
     EXPRESSION is a program: statements `name = expression` separated by `;` or
@@ -310,7 +313,10 @@ def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: 
     """
     if as_json and explain:
         raise click.UsageError("--explain prints text, not JSON; use one or the other")
-    result, _ = expression.evaluate(wrt, **gradient)
+    if jacobian:
+        result = _jacobian(expression, wrt, gradient, nodes or explain)
+    else:
+        result, _ = expression.evaluate(wrt, **gradient)
     if as_json:
         from .render.json_doc import write
 
@@ -326,6 +332,20 @@ def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: 
     render(result, precision=precision, nodes=nodes)
     if steps is not None:
         click.echo("\n" + "\n".join(steps))
+
+
+def _jacobian(expression: _Expression, wrt: tuple[str, ...], gradient: dict,
+              per_node: bool) -> Result:
+    """The result of --jacobian, whose gradients are the Jacobians."""
+    from .differentiate import jacobian
+
+    if gradient["upstream"] is not None or per_node:
+        raise click.UsageError("--jacobian takes no --upstream (it runs one per element), "
+                               "--nodes or --explain")
+    program, bindings, _ = expression.program()
+    result = jacobian(program, bindings, wrt=wrt or None, of=gradient["of"])
+    _warn(result.warnings)
+    return result
 
 
 @cli.command("check", cls=ExpressionCommand, epilog=f"""\b

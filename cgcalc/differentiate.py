@@ -446,3 +446,32 @@ def hessian(program: Program | str, bindings: Mapping[str, float] | None = None,
     matrix = [[rows[i][j] if i == j else 0.5 * rows[i][j] + 0.5 * rows[j][i]
                for j in range(len(names))] for i in range(len(names))]
     return Hessian(first.value, names, matrix)
+
+
+def jacobian(program: Program | str, bindings: Mapping | None = None,
+             wrt: Sequence[str] | None = None, of: str | None = None):
+    """For an array-valued program, each gradient with the value's shape in front: the
+    reverse pass once per element of the value, with that element's upstream gradient 1
+    and every other's 0. Returns the :class:`cgcalc.Result` of the last pass with its
+    ``gradients`` replaced by the Jacobians (for a scalar value, the gradients)."""
+    import numpy as np
+
+    from .parser import parse
+
+    if isinstance(program, str):
+        program = parse(program)
+    result = evaluate(program, bindings, wrt=wrt, of=of, upstream=0.0)
+    shape = np.shape(result.value)
+    if not shape:
+        return evaluate(program, bindings, wrt=wrt, of=of)
+    rows = []
+    for index in np.ndindex(shape):
+        seed = np.zeros(shape)
+        seed[index] = 1.0
+        result = evaluate(program, bindings, wrt=wrt, of=of, upstream=seed)
+        rows.append(result.gradients)
+    result.gradients = {
+        name: None if rows[0][name] is None else
+        np.reshape([row[name] for row in rows], shape + np.shape(rows[0][name]))
+        for name in rows[0]}
+    return result

@@ -216,6 +216,34 @@ def test_hessian_of_a_named_intermediate_and_of_a_linear_program():
     assert hessian("x + 2*y", {"x": 1, "y": 1}).matrix == [[0.0, 0.0], [0.0, 0.0]]
 
 
+# -- Jacobians ------------------------------------------------------------------------------------
+
+def test_jacobian_of_softmax_is_diag_y_minus_y_yt():
+    import numpy as np
+
+    result = cgcalc.jacobian("softmax(x)", {"x": [1.0, 2.0, 3.0]})
+    y = result.value
+    assert result.warnings == []
+    assert np.allclose(result.gradients["x"], np.diag(y) - np.outer(y, y), rtol=1e-15, atol=1e-16)
+
+
+def test_jacobian_puts_the_values_shape_in_front():
+    result = cgcalc.jacobian("x*y", {"x": [1.0, 2.0, 3.0], "y": 2.0})
+    assert result.gradients["x"].tolist() == [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]]
+    assert result.gradients["y"].tolist() == [1.0, 2.0, 3.0]
+    assert cgcalc.jacobian("x*y", {"x": 2, "y": 3}).gradients == {"x": 3.0, "y": 2.0}
+
+
+def test_cli_jacobian(run):
+    result = run("x*y", "-v", "x=[1, 2]", "y=3", "--jacobian", "--json")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert json.loads(result.stdout) == {"value": [3.0, 6.0], "gradients": {
+        "x": [[3.0, 0.0], [0.0, 3.0]], "y": [1.0, 2.0]}}
+    bad = run("x*y", "-v", "x=[1, 2]", "y=3", "--jacobian", "--upstream", "2")
+    assert (bad.exit_code, bad.stdout) == (2, "")
+    assert bad.stderr.startswith("cgcalc: usage error: --jacobian takes no --upstream")
+
+
 # -- the command line ----------------------------------------------------------------------------
 
 def test_cli_diff(run):
