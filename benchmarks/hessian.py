@@ -33,7 +33,8 @@ def main() -> None:
     point = bindings()
     g = Graph()
     components = gradients(g, copy_program(g, program), list(program.variables))
-    print(f"program: {args.terms:,} terms, {len(program):,} nodes, {N_VARS} variables; "
+    print(f"program: {args.terms:,} terms, {len(program):,} nodes, "
+          f"{len(program.variables)} of its {N_VARS} variables used; "
           f"its gradient as a graph: {len(g.ops):,} nodes, {len(components)} components")
 
     times = []
@@ -41,8 +42,8 @@ def main() -> None:
         start = time.perf_counter()
         result = cgcalc.hessian(program, point)
         times.append(time.perf_counter() - start)
-    m = result.matrix
-    symmetric = all(m[i][j] == m[j][i] for i in range(N_VARS) for j in range(N_VARS))
+    m, n = result.matrix, len(result.variables)
+    symmetric = all(m[i][j] == m[j][i] for i in range(n) for j in range(n))
     print(f"cgcalc.hessian: {statistics.median(times):.2f} s (median of {args.repeat}); "
           f"exactly symmetric: {symmetric}")
     if args.no_sympy:
@@ -50,20 +51,32 @@ def main() -> None:
 
     import sympy as sp
 
+    class Step(sp.Function):  # relu's derivative, as cgcalc's step: no DiracDelta after it
+        def fdiff(self, argindex=1):
+            return sp.S.Zero
+
+    class Relu(sp.Function):
+        def fdiff(self, argindex=1):
+            return Step(self.args[0])
+
     start = time.perf_counter()
-    symbols = sp.symbols(f"x0:{N_VARS}")
-    expr = sp.sympify(text, locals={f"x{i}": s for i, s in enumerate(symbols)} | {
-        "sigmoid": lambda a: 1 / (1 + sp.exp(-a)), "relu": lambda a: sp.Max(a, 0)})
+    symbols = sp.symbols(result.variables)  # rows and columns in cgcalc's order
+    expr = sp.sympify(text, locals={str(s): s for s in symbols} | {
+        "sigmoid": lambda a: 1 / (1 + sp.exp(-a)), "relu": Relu})
     parsed = time.perf_counter() - start
+    print(f"SymPy: sympify {parsed:.2f} s", flush=True)
     start = time.perf_counter()
     h = sp.hessian(expr, symbols)
     derived = time.perf_counter() - start
+    print(f"SymPy: hessian {derived:.2f} s", flush=True)
     start = time.perf_counter()
-    values = sp.lambdify(symbols, h.tolist(), "math")(*[point[f"x{i}"] for i in range(N_VARS)])
+    functions = {"Relu": lambda a: max(a, 0.0), "Step": lambda a: 1.0 if a > 0 else 0.0}
+    values = sp.lambdify(symbols, h.tolist(), [functions, "math"])(
+        *[point[name] for name in result.variables])
     evaluated = time.perf_counter() - start
     total = parsed + derived + evaluated
     diff = max(abs(float(values[i][j]) - m[i][j]) / (1 + abs(m[i][j]))
-               for i in range(N_VARS) for j in range(N_VARS))
+               for i in range(n) for j in range(n))
     print(f"SymPy: {total:.2f} s (sympify {parsed:.2f} s, hessian {derived:.2f} s, "
           f"lambdify and evaluate {evaluated:.2f} s); {total / statistics.median(times):.0f}x "
           f"cgcalc's time")

@@ -104,14 +104,14 @@ def evaluate(program: Program, bindings: Mapping[str, float] | None = None,
                 if name in CONSTANTS and name in program.variables and name not in bindings}
     bindings.update(implicit)
     program = program.binding_constants(CONSTANTS.keys() & bindings.keys())
-    if _arrays(program, bindings) or not _is_number(upstream, default=True):
+    if _arrays(program, bindings) or not (upstream is None or _is_number(upstream)):
         from .array_engine import evaluate_arrays
 
         return evaluate_arrays(program, bindings, wrt, implicit, upstream)
     values, variables, warnings = _leaf_values(program, bindings, quiet=implicit)
     _forward(program, values)
     names = _wrt(program, wrt, variables)
-    grads = _backward(program, values, 1.0 if upstream is None else upstream_number(upstream))
+    grads = _backward(program, values, 1.0 if upstream is None else _upstream_number(upstream))
     _check_gradients(program, values, grads, names)
     return Result(program, values, grads, names, warnings)
 
@@ -128,11 +128,11 @@ def value(program: Program, bindings: Mapping[str, float] | None = None):
     return values[program.output]
 
 
-def _is_number(value, default: bool = False) -> bool:
-    return value is None and default or isinstance(value, (int, float)) and not isinstance(value, bool)
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def upstream_number(upstream) -> float:
+def _upstream_number(upstream) -> float:
     """The upstream gradient as a float: a finite number, else a :class:`BindingError`."""
     if not _is_number(upstream) or not math.isfinite(as_float(upstream)):
         raise BindingError(f"the upstream gradient must be a finite number, not {upstream!r}")
@@ -245,9 +245,9 @@ def _forward(program: Program, values: list[float]) -> None:
 
 
 def _backward(program: Program, values: list[float], upstream: float = 1.0) -> list[float]:
-    """upstream · d(output)/d(node) for every node. A rule that fails for Python floats (a division
-    by zero) gives IEEE infinities or NaNs instead, which flow on until a mask stops them;
-    whether a gradient that matters is not finite is :func:`_check_gradients`' question."""
+    """upstream · d(output)/d(node) for every node. A rule that fails for Python floats (a
+    division by zero) gives IEEE infinities or NaNs instead, which flow on until a mask stops
+    them; whether a gradient that matters is not finite is :func:`_check_gradients`' question."""
     grads = [0.0] * len(values)
     grads[program.output] = upstream
     for node, _, g, a, b in reversed(program.operations):
