@@ -144,8 +144,10 @@ def _mul(g: Graph, a: int, b: int) -> int | None:
         product = g.value[a] * g.value[g.args[b][0]]
         if math.isfinite(product):
             return g.make(Mul, (g.const(product), g.args[b][1]))
-    if g.ops[b] is Neg:  # x*-y is -(x*y)
+    if g.ops[b] is Neg:  # x*-y is -(x*y), and so is -x*y: a sum then subtracts it
         return g.make(Neg, (g.make(Mul, (a, g.args[b][0])),))
+    if g.ops[a] is Neg:
+        return g.make(Neg, (g.make(Mul, (g.args[a][0], b)),))
     return None
 
 
@@ -157,8 +159,6 @@ def _neg(g: Graph, a: int) -> int | None:
         return g.make(Sub, g.args[a][::-1])
     if op is Mul and g.args[a][0] in g.value:  # -(2*x) is -2*x
         return g.make(Mul, (g.const(-g.value[g.args[a][0]]), g.args[a][1]))
-    if op is Div and not g.args[g.args[a][0]]:  # -(x/y) is -x/y
-        return g.make(Div, (g.make(Neg, (g.args[a][0],)), g.args[a][1]))
     return None
 
 
@@ -169,6 +169,12 @@ def _div(g: Graph, a: int, b: int) -> int | None:
         return g.make(Neg, (a,))
     if g.constant(a, 0.0):
         return g.const(0.0)
+    if g.ops[a] is Neg:  # signs float up, where two of them cancel: -x/y is -(x/y)
+        return g.make(Neg, (g.make(Div, (g.args[a][0], b)),))
+    if g.value.get(a, 0.0) < 0:
+        return g.make(Neg, (g.make(Div, (g.const(-g.value[a]), b)),))
+    if g.ops[b] is Neg:
+        return g.make(Neg, (g.make(Div, (a, g.args[b][0])),))
     return None
 
 

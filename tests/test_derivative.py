@@ -47,7 +47,9 @@ def test_library_names_and_no_cost_to_evaluation():
     ("x/3", "x", "1/3"),  # ... where that is no longer to write
     ("exp(x)", "x", "exp(x)"),
     ("log(x)", "x", "1/x"),
-    ("x/y", "y", "-x/y/y"),
+    ("x/y", "y", "-(x/y/y)"),
+    ("1/(1 + exp(-x))", "x", "ex = exp(-x)\nt = 1 + ex\nex*(1/t/t)"),  # two signs cancel
+    ("cos(x)*y", "x", "-(sin(x)*y)"),
     ("2**x", "x", "2**x*log(2)"),
     ("relu(x)", "x", "step(x)"),  # a mask, not abs(x)/x
     ("abs(x)", "x", "sign(x)"),
