@@ -27,10 +27,21 @@ from .parser import parse
 __version__ = "0.1.0"
 
 __all__ = [
-    "Binding", "BindingError", "CgcalcError", "EvaluationError", "NodeValue", "ParseError",
-    "Program", "Result", "UnboundVariableError", "UnknownNameError", "Value", "draw", "evaluate", "grad", "parse",
+    "Binding", "BindingError", "CgcalcError", "EvaluationError", "Hessian", "NodeValue",
+    "ParseError", "Program", "Result", "UnboundVariableError", "UnknownNameError", "Value",
+    "derivative", "draw", "evaluate", "grad", "hessian", "jacobian", "parse",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    """``derivative``, ``hessian``, ``Hessian`` and ``jacobian`` from
+    :mod:`cgcalc.differentiate`, loaded at first use so that evaluating never imports it."""
+    if name in ("derivative", "hessian", "Hessian", "jacobian"):
+        from . import differentiate
+
+        return getattr(differentiate, name)
+    raise AttributeError(f"module 'cgcalc' has no attribute {name!r}")
 
 
 def grad(program: Program | str,

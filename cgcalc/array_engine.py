@@ -64,16 +64,16 @@ class ArrayResult(Result):
 
 
 def evaluate_arrays(program: Program, bindings: dict, wrt: list[str] | None = None,
-                    quiet: Iterable[str] = ()) -> Result:
+                    quiet: Iterable[str] = (), upstream=None) -> Result:
     """Both passes with array values; see :func:`cgcalc.engine.evaluate`."""
     values, variables, warnings = _leaf_values(program, bindings, _binding, quiet)
     _forward(program, values)
     out = values[program.output]
-    if np.ndim(out):
+    if np.ndim(out) and upstream is None:
         warnings.append(f"the value is an array of shape {np.shape(out)}; the gradients are "
                         "those of the sum of its elements")
     names = _wrt(program, wrt, variables)
-    grads = _backward(program, values)
+    grads = _backward(program, values, upstream)
     _check_gradients(program, values, grads, names)
     values = [_plain(v) for v in values]
     return ArrayResult(program, values, grads, names, warnings)
@@ -212,13 +212,32 @@ def _local_grads(program: Program, values: list, grads: list, node: int) -> tupl
                  for g in local)
 
 
-def _backward(program: Program, values: list) -> list:
+def _upstream(upstream, shape: tuple):
+    """The gradient the output receives: ones by default, a number everywhere, or an
+    array of the output's shape; anything else is a :class:`BindingError`."""
+    if upstream is None:
+        return np.ones(shape) if shape else 1.0
+    try:
+        seed = np.asarray(upstream, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise BindingError(f"the upstream gradient must be a number or an array of numbers, "
+                           f"not {upstream!r}") from None
+    if seed.shape not in (shape, ()):
+        raise BindingError(f"the upstream gradient has shape {seed.shape} but the value has "
+                           f"shape {shape}: it must have the value's shape (or be a number)")
+    if not np.all(np.isfinite(seed)):
+        raise BindingError("the upstream gradient must be finite: "
+                           f"{seed.flat[int(np.argmin(np.isfinite(seed)))]} is not")
+    return np.broadcast_to(seed, shape).copy() if shape else float(seed)
+
+
+def _backward(program: Program, values: list, upstream=None) -> list:
     """The reverse pass. Infinite or undefined gradients flow on (a ReLU's mask may stop
     them); :func:`_check_gradients` or the batch's row mask judge the ones that matter."""
     inputs, needs = program.inputs, program.needs_grad
     grads: list = [None] * len(values)  # None: no gradient has reached the node yet
     out = program.output
-    grads[out] = np.ones(np.shape(values[out])) if np.ndim(values[out]) else 1.0
+    grads[out] = _upstream(upstream, np.shape(values[out]))
     undefined: set[int] = set()  # nodes that reach a non-differentiable input
     with np.errstate(all="ignore"):
         for node in range(len(values) - 1, -1, -1):

@@ -210,8 +210,9 @@ def cli() -> None:
     the value with respect to every variable. `cgcalc EXPRESSION` is short for
     `cgcalc eval EXPRESSION`. `cgcalc graph` draws the graph, `cgcalc check`
     compares backpropagation with central differences, `cgcalc batch`
-    evaluates many rows of bindings at once, and `cgcalc repl` (or bare
-    `cgcalc` on a terminal) is an interactive session.
+    evaluates many rows of bindings at once, `cgcalc diff` prints a derivative
+    as a program and `cgcalc hessian` the matrix of second derivatives, and
+    `cgcalc repl` (or bare `cgcalc` on a terminal) is an interactive session.
     """
 
 
@@ -265,18 +266,21 @@ class _Expression:
             program, expansions = expand(program)
         return program, bindings, expansions
 
-    def evaluate(self, wrt: tuple[str, ...] = (),
-                 exact: int | None = None) -> tuple[Result, list[Expansion]]:
+    def evaluate(self, wrt: tuple[str, ...] = (), exact: int | None = None,
+                 **options) -> tuple[Result, list[Expansion]]:
         """Both passes (on exact numbers, with ``exact`` digits for what is not rational,
-        when given); warnings go to stderr."""
+        when given; ``options``: evaluate's upstream and of); warnings go to stderr."""
         from . import evaluate
 
         program, bindings, expansions = self.program(exact)
         if exact is not None:
             from .exact import evaluate as evaluate_exact
 
-            evaluate = functools.partial(evaluate_exact, digits=exact)
-        result = evaluate(program, bindings, wrt=wrt or None)
+            given = [f"--{name}" for name, value in options.items() if value is not None]
+            if given:
+                raise click.UsageError(f"--exact does not take {', '.join(given)} yet")
+            evaluate, options = functools.partial(evaluate_exact, digits=exact), {}
+        result = evaluate(program, bindings, wrt=wrt or None, **options)
         _warn(result.warnings)
         return result, expansions
 
@@ -321,6 +325,26 @@ def _expression_options(command: Callable) -> Callable:
     return callback
 
 
+def _gradient_options(command: Callable) -> Callable:
+    """--upstream VALUE and --of NAME, handed on as evaluate's ``upstream`` and ``of``."""
+
+    @functools.wraps(command)
+    def callback(*args, upstream, of, **options):
+        if upstream is not None:
+            from .bindings import parse_value
+
+            upstream = parse_value("--upstream", upstream)
+        return command(*args, gradient={"upstream": upstream, "of": of}, **options)
+
+    callback = click.option(
+        "--upstream", metavar="VALUE",
+        help="The gradient the output receives (default 1): a number, or for an array "
+             "value a JSON array of its shape; every gradient is multiplied by it.")(callback)
+    return click.option("--of", metavar="NAME",
+                        help="Differentiate the assigned name NAME instead of the last "
+                             "statement.")(callback)
+
+
 _json_option = click.option("--json", "as_json", is_flag=True,
                             help="Print one JSON object instead of tables.")
 _wrt_option = click.option("--wrt", multiple=True, metavar="NAME",
@@ -343,6 +367,10 @@ Examples:
 @_json_option
 @click.option("--nodes", is_flag=True, help="Also show every node of the graph.")
 @_wrt_option
+@_gradient_options
+@click.option("--jacobian", is_flag=True,
+              help="For an array value: each gradient with the value's shape in front (one "
+                   "reverse pass per element), instead of the gradient of the sum.")
 @click.option("--explain", is_flag=True,
               help="Also show the reverse pass step by step: each node's local derivative "
                    "rule, the upstream gradient and their product (the chain rule).")
@@ -353,21 +381,25 @@ Examples:
 @click.option("--digits", type=click.IntRange(1, 100_000), default=30, show_default=True,
               help="With --exact: significant digits of what is not rational.")
 def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: bool,
-                 wrt: tuple[str, ...], explain: bool, exact: bool, digits: int) -> None:
+                 wrt: tuple[str, ...], gradient: dict, jacobian: bool, explain: bool,
+                 exact: bool, digits: int) -> None:
     """Evaluate EXPRESSION and differentiate it with respect to every variable.
 
     EXPRESSION is a program: statements `name = expression` separated by `;` or
     new lines, `#` comments; its value is the last statement's. `f(x) = x**2 + 1`
     defines a function, called like the built-ins. Operators
     `+ - * / **` (or `^`) and `@` (matrix product), functions exp log sqrt sin
-    cos tan tanh sigmoid relu abs, constants pi and e. On arrays also transpose,
+    cos tan tanh sigmoid relu abs step sign, constants pi and e. On arrays also transpose,
     sum mean max (with an optional axis), reshape, softmax log_softmax,
     cross_entropy, affine and softmax_cross_entropy. An array-valued program is
     differentiated as the sum of its elements.
     """
     if as_json and explain:
         raise click.UsageError("--explain prints text, not JSON; use one or the other")
-    result, _ = expression.evaluate(wrt, digits if exact else None)
+    if jacobian:
+        result = _jacobian(expression, wrt, gradient, nodes or explain)
+    else:
+        result, _ = expression.evaluate(wrt, digits if exact else None, **gradient)
     if as_json:
         from .render.json_doc import write
 
@@ -383,6 +415,20 @@ def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: 
     render(result, precision=precision, nodes=nodes)
     if steps is not None:
         click.echo("\n" + "\n".join(steps))
+
+
+def _jacobian(expression: _Expression, wrt: tuple[str, ...], gradient: dict,
+              per_node: bool) -> Result:
+    """The result of --jacobian, whose gradients are the Jacobians."""
+    from .differentiate import jacobian
+
+    if gradient["upstream"] is not None or per_node:
+        raise click.UsageError("--jacobian takes no --upstream (it runs one per element), "
+                               "--nodes or --explain")
+    program, bindings, _ = expression.program()
+    result = jacobian(program, bindings, wrt=wrt or None, of=gradient["of"])
+    _warn(result.warnings)
+    return result
 
 
 @cli.command("check", cls=ExpressionCommand, epilog=f"""\b
@@ -575,8 +621,9 @@ Examples:
 @click.option("--timeout", type=click.FloatRange(0, min_open=True), default=30,
               show_default=True, metavar="SECONDS",
               help="How long Graphviz's dot may take for svg and png.")
+@_gradient_options
 def graph_command(expression: _Expression, precision: int, fmt: str | None,
-                  output: str | None, timeout: float) -> None:
+                  output: str | None, timeout: float, gradient: dict) -> None:
     """Draw the computational graph of EXPRESSION, as the book draws it.
 
     Left to right, each operation shows its operator and each variable its name;
@@ -593,7 +640,7 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
     to_stdout = output is None or output == "-"
     if to_stdout and fmt in BINARY_FORMATS and sys.stdout.isatty():
         raise click.UsageError(f"a {fmt.upper()} is not for the terminal; write it with -o FILE")
-    result, expansions = expression.evaluate()
+    result, expansions = expression.evaluate(**gradient)
     from .render.picture import Picture
 
     picture = Picture(result, expansions, precision)
@@ -614,6 +661,102 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
     else:
         with _open(output, "wb") as file:
             file.write(data)
+
+
+@cli.command("diff", cls=ExpressionCommand, epilog=f"""\b
+Examples:
+  cgcalc diff "(apple*apple_num + orange*orange_num)*tax" --wrt tax
+  cgcalc diff "sigmoid(x)" --wrt x x=0.5
+  cgcalc diff "x**3*y" --wrt x --order 2
+  cgcalc diff "sin(x*y)" --wrt x --wrt y x=1 y=2 --json
+
+{_BINDINGS}
+
+{EXIT_CODES}""")
+@_expression_options
+@_json_option
+@click.option("--wrt", multiple=True, metavar="NAME",
+              help="Differentiate by NAME; repeat for mixed partials, taken in order "
+                   "(--wrt x --wrt y is ∂²/∂x∂y). Optional when there is one variable.")
+@click.option("--order", type=click.IntRange(1), default=1, show_default=True,
+              help="Differentiate N times by the one --wrt variable.")
+@click.option("--of", metavar="NAME",
+              help="Differentiate the assigned name NAME instead of the last statement.")
+def diff_command(expression: _Expression, precision: int, as_json: bool, wrt: tuple[str, ...],
+                 order: int, of: str | None) -> None:
+    """Print the derivative of EXPRESSION as a program of cgcalc's own language.
+
+    The derivative is built by the reverse pass from each operation's derivative
+    rule, with constants folded, *1, +0 and *0 dropped, and every subexpression
+    used more than once named once (s = sigmoid(x), then s*(1 - s)). The text is
+    a program: give it back to cgcalc with the same bindings and it has the same
+    value. With bindings, the derivative's value follows as a comment.
+    """
+    from .differentiate import derivative, value_at
+    from .render.derivatives import diff_json, diff_text
+    from .render.source import to_source
+
+    program, bindings, _ = expression.program()
+    if of is not None:
+        program = program.with_output(program.named(of))
+    if not wrt:
+        variables = program.free_variables()
+        if len(variables) != 1:
+            raise click.UsageError(f"say which variable to differentiate by with --wrt NAME "
+                                   f"(the program's variables: {', '.join(variables) or 'none'})")
+        wrt = (variables[0],)
+    if order > 1 and len(wrt) > 1:
+        raise click.UsageError("--order N takes one --wrt; for mixed partials repeat --wrt "
+                               "(--wrt x --wrt x --wrt y)")
+    names = list(wrt) * order
+    derived = derivative(program, names)
+    value = None
+    if bindings or not program.free_variables():
+        value, warnings = value_at(program, derived, names[0], bindings)
+        _warn(warnings)
+    source = to_source(derived)
+    if as_json:
+        click.echo(diff_json(source, names, value))
+    else:
+        click.echo(diff_text(source, _top(program), names, value, precision))
+
+
+@cli.command("hessian", cls=ExpressionCommand, epilog=f"""\b
+Examples:
+  cgcalc hessian "x**2*y + sin(x*y)" x=1 y=2
+  cgcalc hessian "(apple*apple_num + orange*orange_num)*tax" \\
+      apple=100 apple_num=2 orange=150 orange_num=3 tax=1.1 --json
+
+{_BINDINGS}
+
+{EXIT_CODES}""")
+@_expression_options
+@_json_option
+@click.option("--of", metavar="NAME",
+              help="Differentiate the assigned name NAME instead of the last statement.")
+def hessian_command(expression: _Expression, precision: int, as_json: bool,
+                    of: str | None) -> None:
+    """Print the Hessian of EXPRESSION: every second partial derivative at the bindings.
+
+    The gradient is built once as a graph and differentiated again by the reverse
+    pass, one row per variable; the matrix is exactly symmetric.
+    """
+    from .differentiate import hessian
+    from .render.derivatives import hessian_json, hessian_text
+
+    program, bindings, _ = expression.program()
+    if of is not None:
+        program = program.with_output(program.named(of))
+    result = hessian(program, bindings)
+    if as_json:
+        click.echo(hessian_json(result))
+    else:
+        click.echo(hessian_text(result, _top(program), precision))
+
+
+def _top(program: Program) -> str:
+    """What the output is called in ∂ notation: its name, or value."""
+    return program.names.get(program.output) or "value"
 
 
 def _scalar(result: Result, what: str) -> Result:

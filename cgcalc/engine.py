@@ -109,8 +109,13 @@ class Result:
 
 
 def evaluate(program: Program, bindings: Mapping[str, Binding] | None = None,
-             wrt: Iterable[str] | None = None) -> Result:
+             wrt: Iterable[str] | None = None, upstream=None, of: str | None = None) -> Result:
     """Run the forward and the reverse pass.
+
+    ``upstream`` is the gradient the output receives (the book's ``dout``): 1 by
+    default, a number or, for an array-valued program, an array of the output's shape;
+    every gradient is then upstream times the derivative. ``of`` names an assigned
+    intermediate (or a variable) to differentiate instead of the last statement.
 
     ``bindings`` maps each free variable to a number (``pi`` and ``e`` may be bound
     too, replacing the constants). ``wrt`` limits ``Result.gradients`` to those
@@ -125,18 +130,20 @@ def evaluate(program: Program, bindings: Mapping[str, Binding] | None = None,
     """
     bindings = dict(bindings or {})
     wrt = None if wrt is None else list(dict.fromkeys(wrt))
+    if of is not None:
+        program = program.with_output(program.named(of))
     implicit = {name: CONSTANTS[name] for name in wrt or ()
                 if name in CONSTANTS and name in program.variables and name not in bindings}
     bindings.update(implicit)
     program = program.binding_constants(CONSTANTS.keys() & bindings.keys())
-    if _arrays(program, bindings):
+    if _arrays(program, bindings) or not (upstream is None or _is_number(upstream)):
         from .array_engine import evaluate_arrays
 
-        return evaluate_arrays(program, bindings, wrt, implicit)
+        return evaluate_arrays(program, bindings, wrt, implicit, upstream)
     values, variables, warnings = _leaf_values(program, bindings, quiet=implicit)
     _forward(program, values)
     names = _wrt(program, wrt, variables)
-    grads = _backward(program, values)
+    grads = _backward(program, values, 1.0 if upstream is None else _upstream_number(upstream))
     _check_gradients(program, values, grads, names)
     return Result(program, values, grads, names, warnings)
 
@@ -151,6 +158,17 @@ def value(program: Program, bindings: Mapping[str, float] | None = None):
     values = _leaf_values(program, bindings)[0]
     _forward(program, values)
     return values[program.output]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _upstream_number(upstream) -> float:
+    """The upstream gradient as a float: a finite number, else a :class:`BindingError`."""
+    if not _is_number(upstream) or not math.isfinite(as_float(upstream)):
+        raise BindingError(f"the upstream gradient must be a finite number, not {upstream!r}")
+    return float(upstream)
 
 
 def _arrays(program: Program, bindings: dict) -> bool:
@@ -254,12 +272,12 @@ def _forward(program: Program, values: list[float]) -> None:
             raise _overflow(program, values, overflow)
 
 
-def _backward(program: Program, values: list[float]) -> list[float]:
-    """d(output)/d(node) for every node. A rule that fails for Python floats (a division
-    by zero) gives IEEE infinities or NaNs instead, which flow on until a mask stops them;
-    whether a gradient that matters is not finite is :func:`_check_gradients`' question."""
+def _backward(program: Program, values: list[float], upstream: float = 1.0) -> list[float]:
+    """upstream · d(output)/d(node) for every node. A rule that fails for Python floats (a
+    division by zero) gives IEEE infinities or NaNs instead, which flow on until a mask stops
+    them; whether a gradient that matters is not finite is :func:`_check_gradients`' question."""
     grads = [0.0] * len(values)
-    grads[program.output] = 1.0
+    grads[program.output] = upstream
     for node, g, a, b in zip(reversed(program.op_ids), reversed(program.backwards),
                              reversed(program.first), reversed(program.second)):
         dout = grads[node]

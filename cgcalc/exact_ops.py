@@ -206,6 +206,11 @@ def _mask(dout, x):
     return dout if x > 0 else _zero_like(x)
 
 
+def _nothing(dout, x):
+    """The derivative of step and sign: 0 everywhere it exists, a mask like relu's."""
+    return _zero_like(x)
+
+
 def _abs_partial(dout, x):
     if x < 0:
         return -dout
@@ -255,4 +260,8 @@ RULES: dict[type[ops.Op], ExactRule] = {
     ops.Sigmoid: ExactRule(sigmoid, (_of("d y", lambda d, y: d * y * (1 - y)),)),
     ops.Relu: ExactRule(_same(_relu), (_of("d x", _mask, False),)),
     ops.Abs: ExactRule(_same(abs), (_of("d x", _abs_partial, False),)),
+    ops.Step: ExactRule(_same(lambda x: _zero_like(x) + (1 if x > 0 else 0)),
+                        (_of("d x", _nothing, False),)),
+    ops.Sign: ExactRule(_same(lambda x: _zero_like(x) + (1 if x > 0 else -1 if x < 0 else 0)),
+                        (_of("d x", _nothing, False),)),
 }

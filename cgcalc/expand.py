@@ -30,7 +30,7 @@ def expand(program: Program) -> tuple[Program, list[Expansion]]:
     """A copy of ``program`` with every fused node replaced by its expansion."""
     out = Program(program.source)
     new = [0] * len(program)  # old id -> new id (of the last node it became)
-    first = [0] * len(program)  # old id -> the first new id made for it
+    first = [0] * (len(program) + 1)  # old id -> the first new id made for it
     expansions: list[Expansion] = []
     for node, (op, ins) in enumerate(zip(program.ops, program.inputs)):
         pos = program.pos[node]
@@ -47,11 +47,13 @@ def expand(program: Program) -> tuple[Program, list[Expansion]]:
             expansions.append(Expansion(op, args, range(first[node], len(out))))
         else:
             new[node] = out.add(op, tuple(new[i] for i in ins), pos)
+    first[len(program)] = len(out)
     for node, name in program.names.items():
         out.names.setdefault(new[node], name)
     out.calls = [Call(call.function, tuple(new[i] for i in call.inputs),
                       range(first[call.nodes[0]], new[call.nodes[-1]] + 1) if call.nodes else range(0))
                  for call in program.calls]
+    out.statements = [(name, new[node], first[start]) for name, node, start in program.statements]
     out.output = new[program.output]
     return out, expansions
 

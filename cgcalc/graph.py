@@ -129,6 +129,29 @@ class Program:
             variants[names] = variant
         return variants[names]
 
+    def named(self, name: str) -> int:
+        """The node a name stands for at the end of the program: its newest assignment,
+        else the free variable; an :class:`UnknownNameError` if the program has neither."""
+        for assigned, node, _ in reversed(self.statements):
+            if assigned == name:
+                return node
+        if name in self.variables:
+            return self.variables[name]
+        from .errors import UnknownNameError
+
+        assigned = list(dict.fromkeys(n for n, _, _ in self.statements if n))
+        raise UnknownNameError(f"{name} is not a name of the program (its names: "
+                               f"{', '.join(assigned + self.free_variables()) or 'none'})")
+
+    def with_output(self, node: int) -> Program:
+        """This program with ``node`` as its value (``of=``): a shallow copy, the graph shared."""
+        if node == self.output:
+            return self
+        variant = copy.copy(self)
+        variant.__dict__.pop("_variants", None)  # binding_constants' copies keep their output
+        variant.output = node
+        return variant
+
     def _leaf(self, op: type[Op], pos: int, needs_grad: bool) -> int:
         self.ops.append(op)
         self.inputs.append(())

@@ -36,8 +36,11 @@ class Op:
     params: ClassVar[str] = ""  #: name of integer arguments after the first ("axis")
     forward: ClassVar[Callable[..., float]]
     backward: ClassVar[Callable[..., tuple[float, ...]]]
-    #: The local derivative rule for ``--explain``: words, then d y / d input for each input,
-    #: written with the inputs' names from ``OPERANDS`` and ``{y}`` for the node's own value.
+    #: The local derivative rule: words, then d y / d input for each input as an expression
+    #: of the language, in the inputs' names from ``OPERANDS`` and ``y`` for the node's own
+    #: value (``b*a**(b - 1)``). ``--explain`` prints it and :mod:`cgcalc.derivative` builds
+    #: derivative programs from it; ``backward`` is the same rule on numbers, the fast path
+    #: (a test checks they agree). Array-only operations give theirs in words.
     rule: ClassVar[tuple[str, tuple[str, ...]]] = ("", ())
     #: For a fused operation, the same function in the language itself, written with
     #: primitive operations of inputs named as in ``OPERANDS``; ``--expand`` draws it.
@@ -101,7 +104,7 @@ class Sub(Op):
 class Mul(Op):
     name, symbol, arity = "mul", "*", 2
     forward = staticmethod(operator.mul)
-    rule = "a product swaps its inputs", ("{b}", "{a}")
+    rule = "a product swaps its inputs", ("b", "a")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -113,7 +116,7 @@ class Div(Op):
     name, symbol, arity = "div", "/", 2
     domain = "the divisor must not be 0"
     forward = staticmethod(operator.truediv)
-    rule = "one over the divisor, and minus the quotient over the divisor", ("1/{b}", "-{y}/{b}")
+    rule = "one over the divisor, and minus the quotient over the divisor", ("1/b", "-y/b")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -126,7 +129,7 @@ class Pow(Op):
     domain = "a negative base needs an integer exponent, and 0 a non-negative one"
     forward = staticmethod(math.pow)  # raises instead of returning complex
     rule = "the power rule for the base, the power times the log of the base for the exponent", (
-        "{b}·{a}**({b} - 1)", "{y}·log({a})")
+        "b*a**(b - 1)", "y*log(a)")
 
     @staticmethod
     def backward(dout, y, a, b):
@@ -172,7 +175,7 @@ class Exp(Op):
     name = symbol = "exp"
     arity = 1
     forward = staticmethod(math.exp)
-    rule = "the exponential is its own derivative", ("{y}",)
+    rule = "the exponential is its own derivative", ("y",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -187,7 +190,7 @@ class Log(Op):
     arity = 1
     domain = "log is defined for x > 0"
     forward = staticmethod(math.log)
-    rule = "one over the input", ("1/{x}",)
+    rule = "one over the input", ("1/x",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -202,7 +205,7 @@ class Sqrt(Op):
     arity = 1
     domain = "sqrt is defined for x >= 0, its derivative for x > 0"
     forward = staticmethod(math.sqrt)
-    rule = "one over twice the square root", ("1/(2·{y})",)
+    rule = "one over twice the square root", ("1/(2*y)",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -217,7 +220,7 @@ class Sin(Op):
     arity = 1
     domain = "sin is defined for finite x"
     forward = staticmethod(math.sin)
-    rule = "the cosine", ("cos({x})",)
+    rule = "the cosine", ("cos(x)",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -233,7 +236,7 @@ class Cos(Op):
     arity = 1
     domain = "cos is defined for finite x"
     forward = staticmethod(math.cos)
-    rule = "minus the sine", ("-sin({x})",)
+    rule = "minus the sine", ("-sin(x)",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -249,7 +252,7 @@ class Tan(Op):
     arity = 1
     domain = "tan is defined for finite x"
     forward = staticmethod(math.tan)
-    rule = "one plus the tangent squared", ("1 + {y}²",)
+    rule = "one plus the tangent squared", ("1 + y**2",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -264,7 +267,7 @@ class Tanh(Op):
     arity = 1
     forward = staticmethod(math.tanh)
     expansion = "1 - 2/(exp(2*x) + 1)"
-    rule = "one minus tanh squared", ("1 - {y}²",)
+    rule = "one minus tanh squared", ("1 - y**2",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -287,7 +290,7 @@ class Sigmoid(Op):
     arity = 1
     forward = staticmethod(_sigmoid)
     expansion = "1/(1 + exp(-x))"
-    rule = "the book's four steps of 1/(1 + exp(-x)) collapse into y(1 - y)", ("{y}·(1 - {y})",)
+    rule = "the book's four steps of 1/(1 + exp(-x)) collapse into y(1 - y)", ("y*(1 - y)",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -304,7 +307,7 @@ class Sigmoid(Op):
 class Relu(Op):
     name = symbol = "relu"
     arity = 1
-    rule = "a mask: the gradient passes only where the input is positive", ("1 if {x} > 0 else 0",)
+    rule = "a mask: the gradient passes only where the input is positive", ("step(x)",)
 
     @staticmethod
     def forward(x):
@@ -323,7 +326,7 @@ class Abs(Op):
     name = symbol = "abs"
     arity = 1
     forward = staticmethod(math.fabs)
-    rule = "the sign of the input", ("sign({x})",)
+    rule = "the sign of the input", ("sign(x)",)
 
     @staticmethod
     def backward(dout, y, x):
@@ -332,6 +335,32 @@ class Abs(Op):
     numpy = "abs"
     array_backward = staticmethod(  # where x is 0 nothing passes, even an infinite dout
         lambda dout, y, x: (_np().where(x > 0.0, dout, _np().where(x < 0.0, -dout, 0.0)),))
+
+
+@register
+class Step(Op):
+    """1 where the input is positive, else 0: relu's derivative, the book's mask as a function."""
+
+    name = symbol = "step"
+    arity = 1
+    rule = "a step is flat: its slope is 0 (at 0 too, taken as a mask)", ("0",)
+    forward = staticmethod(lambda x: 1.0 if x > 0.0 else 0.0)
+    backward = staticmethod(lambda dout, y, x: (0.0,))  # a mask: nothing passes, even inf
+    array_forward = staticmethod(lambda x: _np().where(x > 0.0, 1.0, 0.0))
+    array_backward = staticmethod(lambda dout, y, x: (_np().zeros(_np().shape(x)),))
+
+
+@register
+class Sign(Op):
+    """-1, 0 or 1: abs's derivative (0 at 0, where abs has its kink)."""
+
+    name = symbol = "sign"
+    arity = 1
+    rule = "a sign is flat: its slope is 0 (at 0 too, taken as a mask)", ("0",)
+    forward = staticmethod(lambda x: 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0)
+    backward = staticmethod(lambda dout, y, x: (0.0,))
+    numpy = "sign"
+    array_backward = staticmethod(lambda dout, y, x: (_np().zeros(_np().shape(x)),))
 
 
 # Arrays: reductions, shapes and the book's layers. Their rules take NumPy arrays (or

@@ -125,11 +125,11 @@ def test_a_shared_named_node_adds_up_its_uses_before_passing_on():
 def test_negative_factors_in_parentheses_and_rules_written_with_the_inputs_names():
     lines = explained("relu(-x) + x**2 + cos(x)", x=3)
     assert "  ∂value/∂x = ∂value/∂cos₁ · (-sin(x)) = 1 · (-0.1411200081) = -0.1411200081" in lines
-    assert "  ∂value/∂x = ∂value/∂pow₁ · (2·x**(2 - 1)) = 1 · 6 = 6" in lines
-    assert "  ∂value/∂neg₁ = ∂value/∂relu₁ · (1 if neg₁ > 0 else 0) = 1 · 0 = 0" in lines
+    assert "  ∂value/∂x = ∂value/∂pow₁ · (2*x**(2 - 1)) = 1 · 6 = 6" in lines
+    assert "  ∂value/∂neg₁ = ∂value/∂relu₁ · step(neg₁) = 1 · 0 = 0" in lines
     assert "  ∂value/∂x = ∂value/∂neg₁ · (-1) = 0 · (-1) = 0" in lines
     assert "  y = relu(x): a mask: the gradient passes only where the input is positive; " \
-           "∂y/∂x = 1 if x > 0 else 0" in lines
+           "∂y/∂x = step(x)" in lines
     assert lines[-1] == "  ∂value/∂x = -0.1411200081 + 6 + 0 = 5.858879992"
 
 
@@ -145,7 +145,7 @@ def test_expanded_sigmoid_shows_the_books_four_backward_steps():
         "  ∂value/∂x = 0.2350037122",
     ]
     fused = explained("sigmoid(x)", x=0.5)
-    assert "  ∂value/∂x = ∂value/∂value · (value·(1 - value)) = 1 · 0.2350037122 = 0.2350037122" \
+    assert "  ∂value/∂x = ∂value/∂value · (value*(1 - value)) = 1 · 0.2350037122 = 0.2350037122" \
         in fused
 
 

@@ -394,7 +394,7 @@ def test_expand_draws_the_books_sigmoid_steps_next_to_the_fused_node(run):
     fused = by_texts(*read_dot(run("graph", "sigmoid(x)", "x=0.5").stdout))
     expanded = run("graph", "sigmoid(x)", "x=0.5", "--expand").stdout
     assert 'subgraph cluster_0 { label=<sigmoid(x) = 1/(1 + exp(-x))<BR/>fused: y = 0.6224593312, ' \
-           "∂y/∂x = y·(1 - y) = 0.2350037122>" in expanded
+           "∂y/∂x = y*(1 - y) = 0.2350037122>" in expanded
     steps = by_texts(*read_dot(expanded))
     y, dy = "0.6224593312", "0.2350037122"  # sigmoid(0.5) and y(1 - y)
     assert fused == {(("x",), ("sigmoid",)): ("0.5", dy), (("sigmoid",), ("value",)): (y, "1")}

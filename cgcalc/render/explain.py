@@ -22,6 +22,7 @@ from .names import NodeNames
 
 #: a local derivative that reads as one factor without parentheses: tax, 1/x, cos(x)
 _PLAIN = re.compile(r"[\w.∂/]+(\([^()]*\))?")
+_NAME = re.compile(r"\b[A-Za-z_]\w*\b")  #: a name in a rule: an operand, y, or a function
 
 
 def derivatives(op: type[Op], args: list[str], y: str) -> list[str]:
@@ -29,7 +30,8 @@ def derivatives(op: type[Op], args: list[str], y: str) -> list[str]:
     and ``y`` for the node's value; "" for an input the operation gives no rule for."""
     names = dict(zip(OPERANDS[op.arity], args), y=y)
     rules = op.rule[1]
-    return [rules[k].format(**names) if k < len(rules) else "" for k in range(op.arity)]
+    return [_NAME.sub(lambda m: names.get(m[0], m[0]), rules[k]) if k < len(rules) else ""
+            for k in range(op.arity)]
 
 
 def explain(result: Result, precision: int = 10) -> list[str]:
@@ -44,8 +46,11 @@ def explain(result: Result, precision: int = 10) -> list[str]:
         return number(values[node], precision) if ops[node] is Const and node != out \
             else names[node]
 
+    seed = grads[out]  # the upstream gradient: 1 unless given, then d of some L downstream
+    numerator = top if seed == 1 else "L"
+
     def d(node: int) -> str:
-        return f"∂{top}/∂{name(node)}"
+        return f"∂{numerator}/∂{name(node)}"
 
     def num(value: float) -> str:
         return number(value, precision)
@@ -73,7 +78,7 @@ def explain(result: Result, precision: int = 10) -> list[str]:
 
     lines = [f"The reverse pass, from {top} back to the variables: each step multiplies the",
              "upstream gradient by the local derivative (the chain rule).", "",
-             f"{d(out)} = 1"]
+             f"{d(out)} = {num(seed)}" + ("" if seed == 1 else ", the upstream gradient")]
     for node in steps:
         op, ins = ops[node], inputs[node]
         args, generic = [name(i) for i in ins], list(OPERANDS[op.arity])

@@ -14,15 +14,16 @@ from ..ops import Const, Neg, Var
 # Binding levels, mirroring grammars/cgcalc.lark (the round-trip tests keep them in step):
 # sum < product < factor (a sign, or a power) < atom (number, name, call, parentheses).
 SUM, PRODUCT, FACTOR, ATOM = 1, 2, 3, 4
-_LEVEL = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, "**": FACTOR}
+_LEVEL = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, "@": PRODUCT, "**": FACTOR}
 
 
 def to_source(program: Program) -> str:
-    """The program as text, one statement a line."""
+    """The program as text, one statement a line; ``+`` and ``-`` spaced, products and
+    powers not, as the book writes them (``apple*apple_num + orange*orange_num``)."""
     lines = []
     scope: dict[str, int] = {}  # as the parser's: assigned name -> newest node
+    bound: dict[int, str] = {}  # the reverse: earlier nodes are referred to by name
     for name, node, first in program.statements:
-        bound = {n: nm for nm, n in scope.items()}  # earlier nodes are referred to by name
         parts: list[str] = []
         stack: list = [node]
         while stack:
@@ -43,7 +44,14 @@ def to_source(program: Program) -> str:
         text = "".join(parts)
         lines.append(f"{name} = {text}" if name else text)
         if name:
-            scope[name] = node
+            old = scope.get(name)
+            scope[name], bound[node] = node, name
+            if old is not None and old != node and bound.get(old) == name:  # name reassigned
+                others = [other for other, n in scope.items() if n == old]
+                if others:
+                    bound[old] = others[-1]
+                else:
+                    del bound[old]
     return "\n".join(lines)
 
 
@@ -60,9 +68,10 @@ def _pieces(program: Program, node: int, first: int) -> list:
         return pieces + [")"]
     left, right = ins
     if level == FACTOR:  # a power: its base is an atom, its exponent a factor
-        return [*_operand(program, left, ATOM, first), " ** ",
+        return [*_operand(program, left, ATOM, first), "**",
                 *_operand(program, right, FACTOR, first)]
-    return [*_operand(program, left, level, first), f" {op.symbol} ",
+    symbol = op.symbol if op.symbol in ("*", "/") else f" {op.symbol} "
+    return [*_operand(program, left, level, first), symbol,
             *_operand(program, right, level + 1, first)]
 
 
