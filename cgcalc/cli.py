@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
 
 _MARK = "\0"  # prefixed to a dash-led expression to hide it from click; no argv holds NUL
 _OPERATOR_CHARS = set("*/+^()[], ;")
+_INFERRED = "cgcalc.inferred"  # ctx.meta key: the command is eval because no command was named
+_BOUND = "cgcalc.bound"  # ctx.meta key: the names the bindings gave, for "did you mean"
+_OPTION_LIKE = re.compile(r"--?[A-Za-z_][\w-]*(=.*)?", re.DOTALL)
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_BINDING_NAME = re.compile(r"(?:--var=|-v)?\s*([A-Za-z_]\w*)\s*=")
 
 EXIT_CODES = """\b
 Exit codes:
@@ -83,10 +89,14 @@ class CgcalcGroup(_PlainHelp, click.Group):
     """Runs ``eval`` when the first word is not a command, and reports every error alike."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args and sys.stdin.isatty() and sys.stdout.isatty():
+        if not args and not sys.stdin.isatty():
+            args = ["eval", "-f", "-"]  # bare cgcalc with a program piped in
+        elif not args and sys.stdout.isatty():
             args = ["repl"]  # bare cgcalc on a terminal: a session, as qalc and numbat start
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        own = {name for param in self.get_params(ctx) for name in param.opts}
+        if args and args[0] not in self.commands and args[0] not in own:
             args.insert(0, "eval")
+            ctx.meta[_INFERRED] = True
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
@@ -136,10 +146,49 @@ class ExpressionCommand(_PlainHelp, click.Command):
                 i += 1 if options[arg].is_flag or options[arg].count else 2
                 continue
             if not self._is_option(arg, options):
+                self._refuse_mistyped_option(ctx, arg, args, options)
                 args[i] = _MARK + arg
                 break
             i += 1
+        if i < len(args) and args[i][:1] not in ("-", _MARK):
+            self._refuse_mistyped_command(ctx, args[i], args)
         return super().parse_args(ctx, self._long_forms(args, options))
+
+    @staticmethod
+    def _refuse_mistyped_option(ctx: click.Context, word: str, args: list[str],
+                                options: dict) -> None:
+        """A dash-led WORD that is not an option is the expression (``-x**2``), unless it
+        cannot be one: after -f, or a name (``--jsn``, ``-nodes``) that no binding gives and
+        that is either led by two dashes or close to an option. ``-x`` alone, unbound and
+        close to no option, stays an expression, whose error says how to bind x."""
+        has_file = any(a in ("-f", "--file") or a.startswith(("--file=", "-f")) for a in args)
+        if not has_file:
+            if not _OPTION_LIKE.fullmatch(word):
+                return
+            bound = _bound_names(args)
+            names = [n for n in word.partition("=")[0].lstrip("-").split("-")
+                     if n not in ("pi", "e")]
+            if "=" not in word and (bound is None or not set(names) - bound):
+                return
+        known = list(options)
+        if ctx.meta.get(_INFERRED):
+            known += [o for p in ctx.parent.command.get_params(ctx.parent) for o in p.opts]
+        close = _closest(word.partition("=")[0], known)
+        if not has_file and not close and not word.startswith("--") and "=" not in word:
+            return
+        hint = f"; did you mean {close}?" if close else ""
+        raise click.UsageError(f"no such option: {word.partition('=')[0]}{hint}", ctx)
+
+    @staticmethod
+    def _refuse_mistyped_command(ctx: click.Context, word: str, args: list[str]) -> None:
+        """``cgcalc chek x x=1``: a first word that is a plain name close to a command, and
+        not bound, is a misspelt command rather than an expression."""
+        if not ctx.meta.get(_INFERRED) or not _NAME.fullmatch(word):
+            return
+        bound = _bound_names(args)
+        close = _closest(word, ctx.parent.command.commands)
+        if close and (bound is None or word not in bound):
+            raise click.UsageError(f"no such command: {word}; did you mean {close}?", ctx.parent)
 
     @staticmethod
     def _long_forms(args: list[str], options: dict) -> list[str]:
@@ -187,7 +236,7 @@ Examples:
   cgcalc graph "sigmoid(w*x + b)" w=2 x=0.5 b=-1 -o neuron.svg
 
 {EXIT_CODES}""")
-@click.option("--version", is_flag=True, is_eager=True, expose_value=False, callback=_show_version,
+@click.option("-V", "--version", is_flag=True, is_eager=True, expose_value=False, callback=_show_version,
               help="Show the version and exit.")
 def cli() -> None:
     """Computational-graph calculator: values and every partial derivative.
@@ -198,7 +247,8 @@ def cli() -> None:
     `cgcalc eval EXPRESSION`. `cgcalc graph` draws the graph, `cgcalc check`
     compares backpropagation with central differences, `cgcalc batch`
     evaluates many rows of bindings at once, and `cgcalc repl` (or bare
-    `cgcalc` on a terminal) is an interactive session.
+    `cgcalc` on a terminal) is an interactive session; bare `cgcalc` with a
+    program piped in reads it from stdin.
     """
 
 
@@ -247,6 +297,7 @@ class _Expression:
             from .expand import expand
 
             program, expansions = expand(program)
+        click.get_current_context().meta[_BOUND] = tuple(bindings)
         return program, bindings, expansions
 
     def evaluate(self, wrt: tuple[str, ...] = (),
@@ -266,13 +317,39 @@ class _Expression:
 
 
 def _how_to_bind(names: tuple[str, ...]) -> str:
-    """What the command line adds to the library's message about unbound variables."""
+    """What the command line adds to the library's message about unbound variables: the
+    bound name each one is close to, if any (a typo), and how to bind them."""
     from .engine import NAMED
 
+    ctx = click.get_current_context(silent=True)
+    bound = ctx.meta.get(_BOUND, ()) if ctx else ()
+    guesses = [(name, close) for name in names[:NAMED] if (close := _closest(name, bound))]
+    if len(names) == 1 and guesses:
+        typos = f"; did you mean {guesses[0][1]}? or"
+    elif guesses:
+        typos = f"; did you mean {', '.join(f'{close} for {name}' for name, close in guesses)}? or"
+    else:
+        typos = ";"
     flags = " ".join(f"-v {name}=VALUE" for name in names[:NAMED])
     if len(names) > NAMED:
         flags += " ... or --vars FILE"
-    return f"; bind {'them' if len(names) > 1 else 'it'} with {flags}"
+    return f"{typos} bind {'them' if len(names) > 1 else 'it'} with {flags}"
+
+
+def _closest(word: str, choices) -> str | None:
+    """The choice a misspelt WORD is closest to (difflib's ratio 0.6 or more), if any."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _bound_names(args: list[str]) -> set[str] | None:
+    """The names the NAME=VALUE words and -v options among ARGS bind; None when a --vars
+    file may bind more."""
+    if any(a == "--vars" or a.startswith("--vars=") for a in args):
+        return None
+    return {m.group(1) for a in args if (m := _BINDING_NAME.match(a))}
 
 
 def _warn(warnings: list[str]) -> None:
@@ -507,6 +584,24 @@ def _progress(path: str, file):
     with Progress(console=Console(stderr=True), transient=True, redirect_stdout=False) as bar:
         task = bar.add_task("rows", total=os.fstat(file.fileno()).st_size)
         yield lambda: bar.update(task, completed=file.buffer.tell())
+
+
+@cli.command("help")
+@click.argument("command", required=False)
+@click.pass_context
+def help_command(ctx: click.Context, command: str | None) -> None:
+    """Show the help of cgcalc, or of COMMAND."""
+    group = ctx.parent
+    if command is None:
+        click.echo(group.get_help())
+        return
+    found = group.command.get_command(group, command)
+    if found is None:
+        close = _closest(command, group.command.commands)
+        hint = f"; did you mean {close}?" if close else ""
+        raise click.UsageError(f"no such command: {command}{hint}", group)
+    with click.Context(found, info_name=command, parent=group) as sub:
+        click.echo(found.get_help(sub))
 
 
 @cli.command("repl", epilog="""\b

@@ -1,0 +1,64 @@
+"""The command line's vocabulary: misspelt commands, options and variables are caught and
+close words suggested; help; what stdin is when nothing else is named."""
+
+import pytest
+
+
+@pytest.mark.parametrize("args, message", [
+    (["chek", "x", "x=1"], "no such command: chek; did you mean check? (see 'cgcalc --help')"),
+    (["hlep"], "no such command: hlep; did you mean help? (see 'cgcalc --help')"),
+    (["help", "chek"], "no such command: chek; did you mean check? (see 'cgcalc --help')"),
+    (["--jsn", "x*2", "x=3"],
+     "no such option: --jsn; did you mean --json? (see 'cgcalc eval --help')"),
+    (["-nodes", "x", "x=1"],
+     "no such option: -nodes; did you mean --nodes? (see 'cgcalc eval --help')"),
+    (["--verison"], "no such option: --verison; did you mean --version? (see 'cgcalc eval --help')"),
+    (["check", "-f", "-", "--jsn"],
+     "no such option: --jsn; did you mean --json? (see 'cgcalc check --help')"),
+])
+def test_a_misspelt_command_or_option_is_a_usage_error_with_a_suggestion(run, args, message):
+    result = run(*args, input="x")
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"cgcalc: usage error: {message}\n")
+
+
+@pytest.mark.parametrize("args, json", [
+    (["-x", "x=3", "--json"], '{"value": -3.0, "gradients": {"x": -1.0}}'),
+    (["--x", "x=2", "--json"], '{"value": 2.0, "gradients": {"x": 1.0}}'),
+    (["-pi", "--json"], '{"value": -3.141592653589793, "gradients": {}}'),
+    (["chek", "chek=1", "--json"], '{"value": 1.0, "gradients": {"chek": 1.0}}'),
+    (["eval", "-nodes", "-v", "nodes=2", "--json"], '{"value": -2.0, "gradients": {"nodes": -1.0}}'),
+])
+def test_words_that_are_bound_names_stay_expressions(run, args, json):
+    result = run(*args)
+    assert (result.exit_code, result.stdout) == (0, json + "\n")
+
+
+def test_an_unbound_dash_name_close_to_no_option_is_still_an_expression(run):
+    result = run("-x")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == \
+        "cgcalc: name error at 1:2: unbound variable x; bind it with -v x=VALUE"
+
+
+def test_version_and_help_commands(run):
+    from cgcalc import __version__
+
+    assert run("-V").stdout == run("--version").stdout == f"cgcalc, version {__version__}\n"
+    assert run("help").stdout == run("--help").stdout
+    assert run("help").exit_code == 0
+    assert run("help", "batch").stdout == run("batch", "--help").stdout
+    assert run("help", "batch").stdout.startswith("Usage: cgcalc batch [OPTIONS] EXPRESSION")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["aple*2", "apple=1"],
+     "unbound variable aple; did you mean apple? or bind it with -v aple=VALUE"),
+    (["aple*bananna + cherry", "apple=1", "-v", "banana=2", "cherry=3"],
+     "unbound variables aple, bananna; did you mean apple for aple, banana for bananna? "
+     "or bind them with -v aple=VALUE -v bananna=VALUE"),
+    (["aple*2", "pear=1"], "unbound variable aple; bind it with -v aple=VALUE"),
+])
+def test_an_unbound_variable_close_to_a_bound_one_is_suggested(run, args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == f"cgcalc: name error at 1:1: {message}"
