@@ -358,28 +358,45 @@ def _warn(warnings: list[str]) -> None:
 
 
 def _expression_options(command: Callable) -> Callable:
-    """The expression, its bindings, --expand and --precision, handed on as one _Expression."""
+    """The expression and its bindings (and --expand, where the command has it), handed on
+    as one _Expression."""
 
     @functools.wraps(command)
-    def callback(words, path, var_words, vars_paths, expand, **options):
+    def callback(words, path, var_words, vars_paths, expand=False, **options):
         return command(_Expression(words, path, var_words, vars_paths, expand), **options)
 
     for option in reversed((
         click.argument("words", nargs=-1, metavar="EXPRESSION [NAME=VALUE]..."),
-        click.option("-f", "--file", "path", metavar="PATH",
+        click.option("-f", "--file", "path", metavar="PATH", type=click.Path(allow_dash=True),
                      help="Read the program from PATH ('-' for stdin) instead of EXPRESSION."),
         click.option("-v", "--var", "var_words", multiple=True, metavar="NAME=VALUE",
                      help="Bind a variable (repeatable)."),
         click.option("--vars", "vars_paths", multiple=True, metavar="PATH",
+                     type=click.Path(allow_dash=True),
                      help="Bind variables from a JSON object in PATH ('-' for stdin)."),
-        click.option("--expand", is_flag=True,
-                     help="Replace fused operations by their primitive graphs, e.g. sigmoid(x) "
-                          "by 1/(1 + exp(-x))."),
-        click.option("--precision", type=click.IntRange(1, 17), default=10, show_default=True,
-                     help="Significant digits shown (JSON keeps every digit)."),
     )):
         callback = option(callback)
     return callback
+
+
+def _shown_options(command: Callable) -> Callable:
+    """--expand and --precision, for the commands that show a graph or tables."""
+    command = click.option("--precision", type=click.IntRange(1, 17), default=10,
+                           show_default=True,
+                           help="Significant digits shown (JSON keeps every digit).")(command)
+    return click.option("--expand", is_flag=True,
+                        help="Replace fused operations by their primitive graphs, e.g. sigmoid(x) "
+                             "by 1/(1 + exp(-x)).")(command)
+
+
+def _refused(option: str, why: str, flag: bool = True) -> Callable:
+    """A hidden OPTION that the command does not take, refused with WHY instead of click's
+    'no such option' (or being read as the expression)."""
+    def refuse(ctx: click.Context, param: click.Parameter, value) -> None:
+        if value:
+            raise click.UsageError(f"{option} is not for this command: {why}", ctx)
+
+    return click.option(option, is_flag=flag, hidden=True, expose_value=False, callback=refuse)
 
 
 _json_option = click.option("--json", "as_json", is_flag=True,
@@ -401,6 +418,7 @@ Examples:
 
 {EXIT_CODES}""")
 @_expression_options
+@_shown_options
 @_json_option
 @click.option("--nodes", is_flag=True, help="Also show every node of the graph.")
 @_wrt_option
@@ -456,6 +474,7 @@ Examples:
 
 {EXIT_CODES}""")
 @_expression_options
+@_shown_options
 @_json_option
 @_wrt_option
 @click.option("--tol", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True,
@@ -498,8 +517,8 @@ def check_command(expression: _Expression, precision: int, as_json: bool, wrt: t
 @cli.command("batch", cls=ExpressionCommand, epilog=f"""\b
 Examples:
   cgcalc batch "(apple*apple_num + orange*orange_num)*tax" --input prices.csv -v tax=1.1
-  cgcalc batch "sigmoid(w*x + b)" --input points.jsonl --output csv --skip-bad
-  producer | cgcalc batch -f model.cg --input - --input-format jsonl
+  cgcalc batch "sigmoid(w*x + b)" --input points.jsonl --format csv --skip-bad -o out.csv
+  producer | cgcalc batch -f model.cg --input-format jsonl
 
 \b
 Each output row is {{"row": n, "value": ..., "gradients": {{...}}}} (NDJSON), or
@@ -512,20 +531,28 @@ and left out. Columns named pi or e bind them, as in eval.
 
 {EXIT_CODES}""")
 @_expression_options
-@click.option("--input", "input_path", required=True, metavar="FILE",
-              help="Rows of bindings: CSV with a header of names, or JSON Lines ('-' for stdin).")
+@click.option("--input", "input_path", metavar="FILE", type=click.Path(allow_dash=True),
+              help="Rows of bindings: CSV with a header of names, or JSON Lines ('-' for stdin); "
+                   "by default stdin, when it is not a terminal.")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl"]),
               help="Format of --input; by default its suffix says (.csv, .jsonl, .ndjson), and "
                    "stdin is JSON Lines if its first line (not blank or #) starts with '{'.")
-@click.option("--output", "output", type=click.Choice(["ndjson", "csv"]), default="ndjson",
-              show_default=True, help="Format of the results.")
+@click.option("--format", "results_format", type=click.Choice(["ndjson", "csv"]),
+              help="Format of the results.  [default: ndjson]")
+@_json_option
+@click.option("-o", "--output", metavar="FILE", type=click.Path(allow_dash=True),
+              help="Write the results to FILE instead of stdout.")
 @click.option("--skip-bad", is_flag=True,
               help="Report bad rows on stderr and go on, instead of stopping at the first.")
-@click.option("--exact", is_flag=True, hidden=True, callback=lambda ctx, param, value: _no_exact(
-    value, "batch computes with floats, many rows at once with NumPy; use 'cgcalc eval --exact' "
-           "row by row"), expose_value=False)
-def batch_command(expression: _Expression, precision: int, input_path: str,
-                  input_format: str | None, output: str, skip_bad: bool) -> None:
+@_refused("--exact", "batch computes with floats, many rows at once with NumPy; use "
+                     "'cgcalc eval --exact' row by row")
+@_refused("--precision", "batch writes every digit (Python's repr), as --json does",
+          flag=False)
+@_refused("--expand", "it changes the graph drawn and listed, not the values and gradients "
+                      "batch writes")
+def batch_command(expression: _Expression, input_path: str | None, input_format: str | None,
+                  results_format: str | None, as_json: bool, output: str | None,
+                  skip_bad: bool) -> None:
     """Evaluate EXPRESSION for every row of --input: values and gradients, streamed.
 
     The program is parsed once and evaluated for many rows at a time with NumPy, in
@@ -535,6 +562,14 @@ def batch_command(expression: _Expression, precision: int, input_path: str,
     from . import batch
     from .engine import as_float
 
+    if output in ("ndjson", "csv"):
+        raise click.UsageError(f"--output names a file; give the format with --format {output}")
+    if as_json and results_format == "csv":
+        raise click.UsageError("--json writes NDJSON; use --json or --format csv, not both")
+    if input_path is None:
+        if sys.stdin.isatty():
+            raise click.UsageError("missing --input FILE (or pipe the rows into stdin)")
+        input_path = "-"
     program, constants, _ = expression.program()
     for name, value in constants.items():
         if not isinstance(value, (int, float)):
@@ -542,17 +577,24 @@ def batch_command(expression: _Expression, precision: int, input_path: str,
     constants = {name: as_float(value) for name, value in constants.items()}
     suffix = os.path.splitext(input_path)[1].lower()
     fmt = input_format or {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix)
-    with _open_input(input_path) as file, _progress(input_path, file) as progress:
+    with _open_input(input_path) as file, _progress(input_path, file) as progress, \
+            _results(output) as out:
         skipped = batch.run(program, batch.read(file, program.variables, fmt, constants),
-                            constants, sys.stdout, output=output, skip_bad=skip_bad,
-                            report=lambda line: click.echo(line, err=True), progress=progress)
+                            constants, out, output=results_format or "ndjson",
+                            skip_bad=skip_bad, report=lambda line: click.echo(line, err=True),
+                            progress=progress)
     if skipped:
         click.echo(f"cgcalc: {skipped:,} bad row{'s' if skipped > 1 else ''} skipped", err=True)
 
 
-def _no_exact(value: bool, why: str) -> None:
-    if value:
-        raise click.UsageError(f"--exact is not for this command: {why}")
+@contextmanager
+def _results(path: str | None):
+    """Where a text result goes: stdout, or the file -o names."""
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    with _open(path, "w", encoding="utf-8") as file:
+        yield file
 
 
 @contextmanager
@@ -613,6 +655,7 @@ Example session:
   cgcalc> :help""")
 @click.option("--precision", type=click.IntRange(1, 17), default=10, show_default=True,
               help="Significant digits shown.")
+@_refused("--json", "a session prints tables; 'cgcalc EXPRESSION --json' prints JSON")
 def repl_command(precision: int) -> None:
     """An interactive session: one program built a statement at a time.
 
@@ -642,16 +685,20 @@ Examples:
       apple=100 apple_num=2 orange=150 orange_num=3 tax=1.1 -o apple_orange.svg
   cgcalc graph "sigmoid(x)" x=0.5 --expand --format tree
   cgcalc graph "x*y + x" x=3 y=4 | dot -Tpdf -o graph.pdf
+  cgcalc graph "x*y + x" x=3 y=4 --json | jq '.nodes[] | {{id, op, inputs}}'
 
 {_BINDINGS}
 
 {EXIT_CODES}""")
 @_expression_options
+@_shown_options
 @click.option("--format", "fmt", type=click.Choice(sorted(set(GRAPH_FORMATS.values()))),
               help="What to draw (all but dot, mermaid and tree need Graphviz); by default "
                    f"the suffix of -o FILE says ({' '.join(GRAPH_FORMATS)}), else dot.")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
-def graph_command(expression: _Expression, precision: int, fmt: str | None,
+@_json_option
+@click.option("-o", "--output", metavar="FILE", type=click.Path(allow_dash=True),
+              help="Write to FILE instead of stdout.")
+def graph_command(expression: _Expression, precision: int, fmt: str | None, as_json: bool,
                   output: str | None) -> None:
     """Draw the computational graph of EXPRESSION, as the book draws it.
 
@@ -659,8 +706,20 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
     every edge carries its forward value above and, in colour below, the gradient
     that the reverse pass sent back along it, and each variable its gradient.
     svg, png, pdf, jpg, gif, ps and eps are made by Graphviz's dot, mermaid is
-    for Markdown pages, tree draws in the terminal.
+    for Markdown pages, tree draws in the terminal. --json writes the graph as
+    eval --json --nodes does: every node with its inputs (the edges), value,
+    local derivatives and gradient.
     """
+    if as_json:
+        if fmt:
+            raise click.UsageError("--json writes the graph as JSON; use --json or --format, "
+                                   "not both")
+        from .render.json_doc import write
+
+        result, _ = expression.evaluate()
+        with _results(output) as out:
+            write(result, out, nodes=True)
+        return
     suffix = os.path.splitext(output or "")[1].lower()
     if fmt is None and suffix and output != "-" and suffix not in GRAPH_FORMATS:
         raise click.UsageError(f"cannot tell the format of {output} from its suffix {suffix}; "

@@ -62,3 +62,46 @@ def test_an_unbound_variable_close_to_a_bound_one_is_suggested(run, args, messag
     result = run(*args)
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == f"cgcalc: name error at 1:1: {message}"
+
+
+ROWS = "x,y\n1,2\n3,4\n"
+ROWS_NDJSON = ('{"row": 1, "value": 2.0, "gradients": {"x": 2.0, "y": 1.0}}\n'
+               '{"row": 2, "value": 12.0, "gradients": {"x": 4.0, "y": 3.0}}\n')
+ROWS_CSV = "row,value,d_x,d_y\n1,2.0,2.0,1.0\n2,12.0,4.0,3.0\n"
+
+
+def test_batch_reads_piped_rows_without_input(run):
+    result = run("batch", "x*y", input=ROWS)
+    assert (result.exit_code, result.stdout) == (0, ROWS_NDJSON)
+
+
+def test_batch_format_json_and_output_file(run, tmp_path):
+    assert run("batch", "x*y", "--format", "csv", input=ROWS).stdout == ROWS_CSV
+    assert run("batch", "x*y", "--json", input=ROWS).stdout == ROWS_NDJSON
+    path = tmp_path / "out.csv"
+    result = run("batch", "x*y", "--format", "csv", "-o", str(path), input=ROWS)
+    assert (result.exit_code, result.stdout, path.read_text()) == (0, "", ROWS_CSV)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--output", "csv"], "--output names a file; give the format with --format csv"),
+    (["--precision", "3"], "--precision is not for this command: batch writes every digit "
+                           "(Python's repr), as --json does"),
+    (["--expand"], "--expand is not for this command: it changes the graph drawn and listed, "
+                   "not the values and gradients batch writes"),
+    (["--json", "--format", "csv"], "--json writes NDJSON; use --json or --format csv, not both"),
+])
+def test_batch_refuses_what_it_would_ignore(run, args, message):
+    result = run("batch", "x*y", *args, input=ROWS)
+    assert (result.exit_code, result.stdout, result.stderr) == \
+        (2, "", f"cgcalc: usage error: {message} (see 'cgcalc batch --help')\n")
+
+
+def test_graph_and_repl_json(run):
+    result = run("graph", "x*y", "x=3", "y=4", "--json")
+    assert result.stdout == run("x*y", "x=3", "y=4", "--json", "--nodes").stdout
+    assert result.stdout.startswith('{"value": 12.0, "gradients": {"x": 4.0, "y": 3.0}, "nodes": [')
+    refused = run("repl", "--json")
+    assert (refused.exit_code, refused.stderr) == (2, "cgcalc: usage error: --json is not for this "
+            "command: a session prints tables; 'cgcalc EXPRESSION --json' prints JSON "
+            "(see 'cgcalc repl --help')\n")
