@@ -73,6 +73,21 @@ class _PlainHelp:
         return self._help_option
 
 
+class _Path(click.ParamType):
+    """A file name, which shells complete as one. (click.Path would do, but it looks its
+    name up with gettext when made, which imports ``locale`` on every run; see _PlainHelp.)"""
+
+    name = "path"
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(incomplete, type="file")]
+
+
+_PATH = _Path()
+
+
 def _show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
         click.echo(ctx.get_help(), color=ctx.color)
@@ -89,7 +104,9 @@ class CgcalcGroup(_PlainHelp, click.Group):
     """Runs ``eval`` when the first word is not a command, and reports every error alike."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args and not sys.stdin.isatty():
+        if ctx.resilient_parsing:  # shell completion: complete the command's name
+            pass
+        elif not args and not sys.stdin.isatty():
             args = ["eval", "-f", "-"]  # bare cgcalc with a program piped in
         elif not args and sys.stdout.isatty():
             args = ["repl"]  # bare cgcalc on a terminal: a session, as qalc and numbat start
@@ -146,11 +163,12 @@ class ExpressionCommand(_PlainHelp, click.Command):
                 i += 1 if options[arg].is_flag or options[arg].count else 2
                 continue
             if not self._is_option(arg, options):
-                self._refuse_mistyped_option(ctx, arg, args, options)
+                if not ctx.resilient_parsing:
+                    self._refuse_mistyped_option(ctx, arg, args, options)
                 args[i] = _MARK + arg
                 break
             i += 1
-        if i < len(args) and args[i][:1] not in ("-", _MARK):
+        if i < len(args) and args[i][:1] not in ("-", _MARK) and not ctx.resilient_parsing:
             self._refuse_mistyped_command(ctx, args[i], args)
         return super().parse_args(ctx, self._long_forms(args, options))
 
@@ -367,12 +385,12 @@ def _expression_options(command: Callable) -> Callable:
 
     for option in reversed((
         click.argument("words", nargs=-1, metavar="EXPRESSION [NAME=VALUE]..."),
-        click.option("-f", "--file", "path", metavar="PATH", type=click.Path(allow_dash=True),
+        click.option("-f", "--file", "path", metavar="PATH", type=_PATH,
                      help="Read the program from PATH ('-' for stdin) instead of EXPRESSION."),
         click.option("-v", "--var", "var_words", multiple=True, metavar="NAME=VALUE",
                      help="Bind a variable (repeatable)."),
         click.option("--vars", "vars_paths", multiple=True, metavar="PATH",
-                     type=click.Path(allow_dash=True),
+                     type=_PATH,
                      help="Bind variables from a JSON object in PATH ('-' for stdin)."),
     )):
         callback = option(callback)
@@ -531,7 +549,7 @@ and left out. Columns named pi or e bind them, as in eval.
 
 {EXIT_CODES}""")
 @_expression_options
-@click.option("--input", "input_path", metavar="FILE", type=click.Path(allow_dash=True),
+@click.option("--input", "input_path", metavar="FILE", type=_PATH,
               help="Rows of bindings: CSV with a header of names, or JSON Lines ('-' for stdin); "
                    "by default stdin, when it is not a terminal.")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl"]),
@@ -540,7 +558,7 @@ and left out. Columns named pi or e bind them, as in eval.
 @click.option("--format", "results_format", type=click.Choice(["ndjson", "csv"]),
               help="Format of the results.  [default: ndjson]")
 @_json_option
-@click.option("-o", "--output", metavar="FILE", type=click.Path(allow_dash=True),
+@click.option("-o", "--output", metavar="FILE", type=_PATH,
               help="Write the results to FILE instead of stdout.")
 @click.option("--skip-bad", is_flag=True,
               help="Report bad rows on stderr and go on, instead of stopping at the first.")
@@ -696,7 +714,7 @@ Examples:
               help="What to draw (all but dot, mermaid and tree need Graphviz); by default "
                    f"the suffix of -o FILE says ({' '.join(GRAPH_FORMATS)}), else dot.")
 @_json_option
-@click.option("-o", "--output", metavar="FILE", type=click.Path(allow_dash=True),
+@click.option("-o", "--output", metavar="FILE", type=_PATH,
               help="Write to FILE instead of stdout.")
 def graph_command(expression: _Expression, precision: int, fmt: str | None, as_json: bool,
                   output: str | None) -> None:

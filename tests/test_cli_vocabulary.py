@@ -105,3 +105,64 @@ def test_graph_and_repl_json(run):
     assert (refused.exit_code, refused.stderr) == (2, "cgcalc: usage error: --json is not for this "
             "command: a session prints tables; 'cgcalc EXPRESSION --json' prints JSON "
             "(see 'cgcalc repl --help')\n")
+
+
+def complete(line: str) -> list[str]:
+    """What bash completion of the installed cgcalc offers for LINE (its last word)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    words = line.split(" ")
+    env = {**os.environ, "_CGCALC_COMPLETE": "bash_complete", "COMP_WORDS": line,
+           "COMP_CWORD": str(len(words) - 1)}
+    done = subprocess.run([str(Path(sys.executable).with_name("cgcalc"))], env=env,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize("line, offered", [
+    ("cgcalc gr", ["plain,graph"]),
+    ("cgcalc he", ["plain,help"]),
+    ("cgcalc x*y -f mod", ["file,mod"]),
+    ("cgcalc x --vars poi", ["file,poi"]),
+    ("cgcalc batch x --input ro", ["file,ro"]),
+    ("cgcalc batch x -o ou", ["file,ou"]),
+    ("cgcalc graph x -o ou", ["file,ou"]),
+    ("cgcalc batch x --form", ["plain,--format"]),
+])
+def test_shell_completion_completes_commands_and_paths(line, offered):
+    assert complete(line) == offered
+
+
+@pytest.mark.parametrize("shell, start", [("bash", "_cgcalc_completion() {"),
+                                          ("zsh", "#compdef cgcalc"),
+                                          ("fish", "function _cgcalc_completion;")])
+def test_the_readme_completion_scripts_exist(shell, start):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run([str(Path(sys.executable).with_name("cgcalc"))],
+                          env={**os.environ, "_CGCALC_COMPLETE": f"{shell}_source"},
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert done.stdout.startswith(start)
+
+
+def test_batch_without_input_on_a_terminal_says_how_to_give_rows():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    main, terminal = os.openpty()
+    try:
+        done = subprocess.run([str(Path(sys.executable).with_name("cgcalc")), "batch", "x*y"],
+                              stdin=terminal, capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(main)
+        os.close(terminal)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", "cgcalc: usage error: missing "
+            "--input FILE (or pipe the rows into stdin) (see 'cgcalc batch --help')\n")
