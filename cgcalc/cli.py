@@ -11,6 +11,7 @@ import errno
 import functools
 import io
 import os
+import re
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
 
 _MARK = "\0"  # prefixed to a dash-led expression to hide it from click; no argv holds NUL
 _OPERATOR_CHARS = set("*/+^()[], ;")
+_INFERRED = "cgcalc.inferred"  # ctx.meta key: the command is eval because no command was named
+_BOUND = "cgcalc.bound"  # ctx.meta key: the names the bindings gave, for "did you mean"
+_OPTION_LIKE = re.compile(r"--?[A-Za-z_][\w-]*(=.*)?", re.DOTALL)
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_BINDING_NAME = re.compile(r"(?:--var=|-v)?\s*([A-Za-z_]\w*)\s*=")
 
 EXIT_CODES = """\b
 Exit codes:
@@ -78,6 +84,21 @@ class _PlainHelp:
         return self._help_option
 
 
+class _Path(click.ParamType):
+    """A file name, which shells complete as one. (click.Path would do, but it looks its
+    name up with gettext when made, which imports ``locale`` on every run; see _PlainHelp.)"""
+
+    name = "path"
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(incomplete, type="file")]
+
+
+_PATH = _Path()
+
+
 def _show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
         click.echo(ctx.get_help(), color=ctx.color)
@@ -94,10 +115,16 @@ class CgcalcGroup(_PlainHelp, click.Group):
     """Runs ``eval`` when the first word is not a command, and reports every error alike."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args and sys.stdin.isatty() and sys.stdout.isatty():
+        if ctx.resilient_parsing:  # shell completion: complete the command's name
+            pass
+        elif not args and not sys.stdin.isatty():
+            args = ["eval", "-f", "-"]  # bare cgcalc with a program piped in
+        elif not args and sys.stdout.isatty():
             args = ["repl"]  # bare cgcalc on a terminal: a session, as qalc and numbat start
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        own = {name for param in self.get_params(ctx) for name in param.opts}
+        if args and args[0] not in self.commands and args[0] not in own:
             args.insert(0, "eval")
+            ctx.meta[_INFERRED] = True
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
@@ -149,10 +176,50 @@ class ExpressionCommand(_PlainHelp, click.Command):
                 i += 1 if options[arg].is_flag or options[arg].count else 2
                 continue
             if not self._is_option(arg, options):
+                if not ctx.resilient_parsing:
+                    self._refuse_mistyped_option(ctx, arg, args, options)
                 args[i] = _MARK + arg
                 break
             i += 1
+        if i < len(args) and args[i][:1] not in ("-", _MARK) and not ctx.resilient_parsing:
+            self._refuse_mistyped_command(ctx, args[i], args)
         return super().parse_args(ctx, self._long_forms(args, options))
+
+    @staticmethod
+    def _refuse_mistyped_option(ctx: click.Context, word: str, args: list[str],
+                                options: dict) -> None:
+        """A dash-led WORD that is not an option is the expression (``-x**2``), unless it
+        cannot be one: after -f, or a name (``--jsn``, ``-nodes``) that no binding gives and
+        that is either led by two dashes or close to an option. ``-x`` alone, unbound and
+        close to no option, stays an expression, whose error says how to bind x."""
+        has_file = any(a in ("-f", "--file") or a.startswith(("--file=", "-f")) for a in args)
+        if not has_file:
+            if not _OPTION_LIKE.fullmatch(word):
+                return
+            bound = _bound_names(args)
+            names = [n for n in word.partition("=")[0].lstrip("-").split("-")
+                     if n not in ("pi", "e")]
+            if "=" not in word and (bound is None or not set(names) - bound):
+                return
+        known = list(options)
+        if ctx.meta.get(_INFERRED):
+            known += [o for p in ctx.parent.command.get_params(ctx.parent) for o in p.opts]
+        close = _closest(word.partition("=")[0], known)
+        if not has_file and not close and not word.startswith("--") and "=" not in word:
+            return
+        hint = f"; did you mean {close}?" if close else ""
+        raise click.UsageError(f"no such option: {word.partition('=')[0]}{hint}", ctx)
+
+    @staticmethod
+    def _refuse_mistyped_command(ctx: click.Context, word: str, args: list[str]) -> None:
+        """``cgcalc chek x x=1``: a first word that is a plain name close to a command, and
+        not bound, is a misspelt command rather than an expression."""
+        if not ctx.meta.get(_INFERRED) or not _NAME.fullmatch(word):
+            return
+        bound = _bound_names(args)
+        close = _closest(word, ctx.parent.command.commands)
+        if close and (bound is None or word not in bound):
+            raise click.UsageError(f"no such command: {word}; did you mean {close}?", ctx.parent)
 
     @staticmethod
     def _long_forms(args: list[str], options: dict) -> list[str]:
@@ -200,7 +267,7 @@ Examples:
   cgcalc graph "sigmoid(w*x + b)" w=2 x=0.5 b=-1 -o neuron.svg
 
 {EXIT_CODES}""")
-@click.option("--version", is_flag=True, is_eager=True, expose_value=False, callback=_show_version,
+@click.option("-V", "--version", is_flag=True, is_eager=True, expose_value=False, callback=_show_version,
               help="Show the version and exit.")
 def cli() -> None:
     """Computational-graph calculator: values and every partial derivative.
@@ -212,7 +279,8 @@ def cli() -> None:
     compares backpropagation with central differences, `cgcalc batch`
     evaluates many rows of bindings at once, `cgcalc diff` prints a derivative
     as a program and `cgcalc hessian` the matrix of second derivatives, and
-    `cgcalc repl` (or bare `cgcalc` on a terminal) is an interactive session.
+    `cgcalc repl` (or bare `cgcalc` on a terminal) is an interactive session;
+    bare `cgcalc` with a program piped in reads it from stdin.
     """
 
 
@@ -264,6 +332,7 @@ class _Expression:
             from .expand import expand
 
             program, expansions = expand(program)
+        click.get_current_context().meta[_BOUND] = tuple(bindings)
         return program, bindings, expansions
 
     def evaluate(self, wrt: tuple[str, ...] = (), exact: int | None = None,
@@ -286,13 +355,39 @@ class _Expression:
 
 
 def _how_to_bind(names: tuple[str, ...]) -> str:
-    """What the command line adds to the library's message about unbound variables."""
+    """What the command line adds to the library's message about unbound variables: the
+    bound name each one is close to, if any (a typo), and how to bind them."""
     from .engine import NAMED
 
+    ctx = click.get_current_context(silent=True)
+    bound = ctx.meta.get(_BOUND, ()) if ctx else ()
+    guesses = [(name, close) for name in names[:NAMED] if (close := _closest(name, bound))]
+    if len(names) == 1 and guesses:
+        typos = f"; did you mean {guesses[0][1]}? or"
+    elif guesses:
+        typos = f"; did you mean {', '.join(f'{close} for {name}' for name, close in guesses)}? or"
+    else:
+        typos = ";"
     flags = " ".join(f"-v {name}=VALUE" for name in names[:NAMED])
     if len(names) > NAMED:
         flags += " ... or --vars FILE"
-    return f"; bind {'them' if len(names) > 1 else 'it'} with {flags}"
+    return f"{typos} bind {'them' if len(names) > 1 else 'it'} with {flags}"
+
+
+def _closest(word: str, choices) -> str | None:
+    """The choice a misspelt WORD is closest to (difflib's ratio 0.6 or more), if any."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _bound_names(args: list[str]) -> set[str] | None:
+    """The names the NAME=VALUE words and -v options among ARGS bind; None when a --vars
+    file may bind more."""
+    if any(a == "--vars" or a.startswith("--vars=") for a in args):
+        return None
+    return {m.group(1) for a in args if (m := _BINDING_NAME.match(a))}
 
 
 def _warn(warnings: list[str]) -> None:
@@ -301,25 +396,22 @@ def _warn(warnings: list[str]) -> None:
 
 
 def _expression_options(command: Callable) -> Callable:
-    """The expression, its bindings, --expand and --precision, handed on as one _Expression."""
+    """The expression and its bindings (and --expand, where the command has it), handed on
+    as one _Expression."""
 
     @functools.wraps(command)
-    def callback(words, path, var_words, vars_paths, expand, **options):
+    def callback(words, path, var_words, vars_paths, expand=False, **options):
         return command(_Expression(words, path, var_words, vars_paths, expand), **options)
 
     for option in reversed((
         click.argument("words", nargs=-1, metavar="EXPRESSION [NAME=VALUE]..."),
-        click.option("-f", "--file", "path", metavar="PATH",
+        click.option("-f", "--file", "path", metavar="PATH", type=_PATH,
                      help="Read the program from PATH ('-' for stdin) instead of EXPRESSION."),
         click.option("-v", "--var", "var_words", multiple=True, metavar="NAME=VALUE",
                      help="Bind a variable (repeatable)."),
         click.option("--vars", "vars_paths", multiple=True, metavar="PATH",
+                     type=_PATH,
                      help="Bind variables from a JSON object in PATH ('-' for stdin)."),
-        click.option("--expand", is_flag=True,
-                     help="Replace fused operations by their primitive graphs, e.g. sigmoid(x) "
-                          "by 1/(1 + exp(-x))."),
-        click.option("--precision", type=click.IntRange(1, 17), default=10, show_default=True,
-                     help="Significant digits shown (JSON keeps every digit)."),
     )):
         callback = option(callback)
     return callback
@@ -345,6 +437,26 @@ def _gradient_options(command: Callable) -> Callable:
                              "statement.")(callback)
 
 
+def _shown_options(command: Callable) -> Callable:
+    """--expand and --precision, for the commands that show a graph or tables."""
+    command = click.option("--precision", type=click.IntRange(1, 17), default=10,
+                           show_default=True,
+                           help="Significant digits shown (JSON keeps every digit).")(command)
+    return click.option("--expand", is_flag=True,
+                        help="Replace fused operations by their primitive graphs, e.g. sigmoid(x) "
+                             "by 1/(1 + exp(-x)).")(command)
+
+
+def _refused(option: str, why: str, flag: bool = True) -> Callable:
+    """A hidden OPTION that the command does not take, refused with WHY instead of click's
+    'no such option' (or being read as the expression)."""
+    def refuse(ctx: click.Context, param: click.Parameter, value) -> None:
+        if value:
+            raise click.UsageError(f"{option} is not for this command: {why}", ctx)
+
+    return click.option(option, is_flag=flag, hidden=True, expose_value=False, callback=refuse)
+
+
 _json_option = click.option("--json", "as_json", is_flag=True,
                             help="Print one JSON object instead of tables.")
 _wrt_option = click.option("--wrt", multiple=True, metavar="NAME",
@@ -364,6 +476,7 @@ Examples:
 
 {EXIT_CODES}""")
 @_expression_options
+@_shown_options
 @_json_option
 @click.option("--nodes", is_flag=True, help="Also show every node of the graph.")
 @_wrt_option
@@ -441,6 +554,7 @@ Examples:
 
 {EXIT_CODES}""")
 @_expression_options
+@_shown_options
 @_json_option
 @_wrt_option
 @click.option("--tol", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True,
@@ -483,8 +597,8 @@ def check_command(expression: _Expression, precision: int, as_json: bool, wrt: t
 @cli.command("batch", cls=ExpressionCommand, epilog=f"""\b
 Examples:
   cgcalc batch "(apple*apple_num + orange*orange_num)*tax" --input prices.csv -v tax=1.1
-  cgcalc batch "sigmoid(w*x + b)" --input points.jsonl --output csv --skip-bad
-  producer | cgcalc batch -f model.cg --input - --input-format jsonl
+  cgcalc batch "sigmoid(w*x + b)" --input points.jsonl --format csv --skip-bad -o out.csv
+  producer | cgcalc batch -f model.cg --input-format jsonl
 
 \b
 Each output row is {{"row": n, "value": ..., "gradients": {{...}}}} (NDJSON), or
@@ -497,20 +611,28 @@ and left out. Columns named pi or e bind them, as in eval.
 
 {EXIT_CODES}""")
 @_expression_options
-@click.option("--input", "input_path", required=True, metavar="FILE",
-              help="Rows of bindings: CSV with a header of names, or JSON Lines ('-' for stdin).")
+@click.option("--input", "input_path", metavar="FILE", type=_PATH,
+              help="Rows of bindings: CSV with a header of names, or JSON Lines ('-' for stdin); "
+                   "by default stdin, when it is not a terminal.")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl"]),
               help="Format of --input; by default its suffix says (.csv, .jsonl, .ndjson), and "
                    "stdin is JSON Lines if its first line (not blank or #) starts with '{'.")
-@click.option("--output", "output", type=click.Choice(["ndjson", "csv"]), default="ndjson",
-              show_default=True, help="Format of the results.")
+@click.option("--format", "results_format", type=click.Choice(["ndjson", "csv"]),
+              help="Format of the results.  [default: ndjson]")
+@_json_option
+@click.option("-o", "--output", metavar="FILE", type=_PATH,
+              help="Write the results to FILE instead of stdout.")
 @click.option("--skip-bad", is_flag=True,
               help="Report bad rows on stderr and go on, instead of stopping at the first.")
-@click.option("--exact", is_flag=True, hidden=True, callback=lambda ctx, param, value: _no_exact(
-    value, "batch computes with floats, many rows at once with NumPy; use 'cgcalc eval --exact' "
-           "row by row"), expose_value=False)
-def batch_command(expression: _Expression, precision: int, input_path: str,
-                  input_format: str | None, output: str, skip_bad: bool) -> None:
+@_refused("--exact", "batch computes with floats, many rows at once with NumPy; use "
+                     "'cgcalc eval --exact' row by row")
+@_refused("--precision", "batch writes every digit (Python's repr), as --json does",
+          flag=False)
+@_refused("--expand", "it changes the graph drawn and listed, not the values and gradients "
+                      "batch writes")
+def batch_command(expression: _Expression, input_path: str | None, input_format: str | None,
+                  results_format: str | None, as_json: bool, output: str | None,
+                  skip_bad: bool) -> None:
     """Evaluate EXPRESSION for every row of --input: values and gradients, streamed.
 
     The program is parsed once and evaluated for many rows at a time with NumPy, in
@@ -520,6 +642,14 @@ def batch_command(expression: _Expression, precision: int, input_path: str,
     from . import batch
     from .engine import as_float
 
+    if output in ("ndjson", "csv"):
+        raise click.UsageError(f"--output names a file; give the format with --format {output}")
+    if as_json and results_format == "csv":
+        raise click.UsageError("--json writes NDJSON; use --json or --format csv, not both")
+    if input_path is None:
+        if sys.stdin.isatty():
+            raise click.UsageError("missing --input FILE (or pipe the rows into stdin)")
+        input_path = "-"
     program, constants, _ = expression.program()
     for name, value in constants.items():
         if not isinstance(value, (int, float)):
@@ -527,17 +657,24 @@ def batch_command(expression: _Expression, precision: int, input_path: str,
     constants = {name: as_float(value) for name, value in constants.items()}
     suffix = os.path.splitext(input_path)[1].lower()
     fmt = input_format or {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix)
-    with _open_input(input_path) as file, _progress(input_path, file) as progress:
+    with _open_input(input_path) as file, _progress(input_path, file) as progress, \
+            _results(output) as out:
         skipped = batch.run(program, batch.read(file, program.variables, fmt, constants),
-                            constants, sys.stdout, output=output, skip_bad=skip_bad,
-                            report=lambda line: click.echo(line, err=True), progress=progress)
+                            constants, out, output=results_format or "ndjson",
+                            skip_bad=skip_bad, report=lambda line: click.echo(line, err=True),
+                            progress=progress)
     if skipped:
         click.echo(f"cgcalc: {skipped:,} bad row{'s' if skipped > 1 else ''} skipped", err=True)
 
 
-def _no_exact(value: bool, why: str) -> None:
-    if value:
-        raise click.UsageError(f"--exact is not for this command: {why}")
+@contextmanager
+def _results(path: str | None):
+    """Where a text result goes: stdout, or the file -o names."""
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    with _open(path, "w", encoding="utf-8") as file:
+        yield file
 
 
 @contextmanager
@@ -571,6 +708,24 @@ def _progress(path: str, file):
         yield lambda: bar.update(task, completed=file.buffer.tell())
 
 
+@cli.command("help")
+@click.argument("command", required=False)
+@click.pass_context
+def help_command(ctx: click.Context, command: str | None) -> None:
+    """Show the help of cgcalc, or of COMMAND."""
+    group = ctx.parent
+    if command is None:
+        click.echo(group.get_help())
+        return
+    found = group.command.get_command(group, command)
+    if found is None:
+        close = _closest(command, group.command.commands)
+        hint = f"; did you mean {close}?" if close else ""
+        raise click.UsageError(f"no such command: {command}{hint}", group)
+    with click.Context(found, info_name=command, parent=group) as sub:
+        click.echo(found.get_help(sub))
+
+
 @cli.command("repl", epilog="""\b
 Example session:
   cgcalc> apple = 100
@@ -580,6 +735,7 @@ Example session:
   cgcalc> :help""")
 @click.option("--precision", type=click.IntRange(1, 17), default=10, show_default=True,
               help="Significant digits shown.")
+@_refused("--json", "a session prints tables; 'cgcalc EXPRESSION --json' prints JSON")
 def repl_command(precision: int) -> None:
     """An interactive session: one program built a statement at a time.
 
@@ -609,20 +765,24 @@ Examples:
       apple=100 apple_num=2 orange=150 orange_num=3 tax=1.1 -o apple_orange.svg
   cgcalc graph "sigmoid(x)" x=0.5 --expand --format tree
   cgcalc graph "x*y + x" x=3 y=4 | dot -Tpdf -o graph.pdf
+  cgcalc graph "x*y + x" x=3 y=4 --json | jq '.nodes[] | {{id, op, inputs}}'
 
 {_BINDINGS}
 
 {EXIT_CODES}""")
 @_expression_options
+@_shown_options
 @click.option("--format", "fmt", type=click.Choice(sorted(set(GRAPH_FORMATS.values()))),
               help="What to draw (all but dot, mermaid and tree need Graphviz); by default "
                    f"the suffix of -o FILE says ({' '.join(GRAPH_FORMATS)}), else dot.")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@_json_option
+@click.option("-o", "--output", metavar="FILE", type=_PATH,
+              help="Write to FILE instead of stdout.")
 @click.option("--timeout", type=click.FloatRange(0, min_open=True), default=30,
               show_default=True, metavar="SECONDS",
               help="How long Graphviz's dot may take for svg and png.")
 @_gradient_options
-def graph_command(expression: _Expression, precision: int, fmt: str | None,
+def graph_command(expression: _Expression, precision: int, fmt: str | None, as_json: bool,
                   output: str | None, timeout: float, gradient: dict) -> None:
     """Draw the computational graph of EXPRESSION, as the book draws it.
 
@@ -631,7 +791,19 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None,
     that the reverse pass sent back along it, and each variable its gradient.
     svg, png, pdf, jpg, gif, ps and eps are made by Graphviz's dot, for graphs
     of at most 150 nodes; mermaid is for Markdown pages, tree draws in the terminal.
+    --json writes the graph as eval --json --nodes does: every node with its inputs
+    (the edges), value, local derivatives and gradient.
     """
+    if as_json:
+        if fmt:
+            raise click.UsageError("--json writes the graph as JSON; use --json or --format, "
+                                   "not both")
+        from .render.json_doc import write
+
+        result, _ = expression.evaluate()
+        with _results(output) as out:
+            write(result, out, nodes=True)
+        return
     suffix = os.path.splitext(output or "")[1].lower()
     if fmt is None and suffix and output != "-" and suffix not in GRAPH_FORMATS:
         raise click.UsageError(f"cannot tell the format of {output} from its suffix {suffix}; "
@@ -674,6 +846,7 @@ Examples:
 
 {EXIT_CODES}""")
 @_expression_options
+@_shown_options
 @_json_option
 @click.option("--wrt", multiple=True, metavar="NAME",
               help="Differentiate by NAME; repeat for mixed partials, taken in order "
@@ -731,6 +904,7 @@ Examples:
 
 {EXIT_CODES}""")
 @_expression_options
+@_shown_options
 @_json_option
 @click.option("--of", metavar="NAME",
               help="Differentiate the assigned name NAME instead of the last statement.")

@@ -44,7 +44,7 @@ def test_every_row_agrees_with_eval(run, tmp_path):
 
 def test_jsonl_from_stdin_and_csv_output(run):
     lines = '{"x": 1, "y": 2}\n{"x": 3, "y": 4, "ignored": 0}\n'
-    result = run("batch", "x*y + sin(x)", "--input", "-", "--output", "csv", input=lines)
+    result = run("batch", "x*y + sin(x)", "--input", "-", "--format", "csv", input=lines)
     assert result.exit_code == 0, result.stderr
     import math
 

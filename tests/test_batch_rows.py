@@ -67,7 +67,7 @@ def test_jsonl_rows_are_numbered_the_same_way(run):
 
 
 def test_a_header_after_comments_and_only_blank_lines_after_it(run):
-    result = batch(run, "x*y", b"# nothing yet\n\nx,y\n\n\n\n", "--output", "csv")
+    result = batch(run, "x*y", b"# nothing yet\n\nx,y\n\n\n\n", "--format", "csv")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "row,value,d_x,d_y\n", "")
     result = batch(run, "x*y", b"x,y\n\n")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
@@ -245,7 +245,7 @@ def test_a_pi_column_binds_pi_with_its_gradient(run):
 
 
 def test_a_pi_constant_gets_its_gradient_through_every_operation(run):
-    result = batch(run, "sin(pi)*x", b"x\n2\n", "-v", "pi=3", "--output", "csv")
+    result = batch(run, "sin(pi)*x", b"x\n2\n", "-v", "pi=3", "--format", "csv")
     assert result.stdout.splitlines() == [
         "row,value,d_pi,d_x", f"1,{2 * math.sin(3)!r},{2 * math.cos(3)!r},{math.sin(3)!r}"]
     assert result.stderr == "cgcalc: warning: the binding pi=3 replaces the constant pi\n"

@@ -50,7 +50,7 @@ COMMANDS = {
     "graph --format tree": ["graph", "x*y", "x=2", "y=3", "--format", "tree"],
     "graph --format mermaid": ["graph", "x*y", "x=2", "y=3", "--format", "mermaid"],
     "batch": ["batch", "x*y", "--input", "ROWS"],
-    "batch --output csv": ["batch", "x*y", "--input", "ROWS", "--output", "csv"],
+    "batch --format csv": ["batch", "x*y", "--input", "ROWS", "--format", "csv"],
     "--help": ["--help"],
     "eval --help": ["eval", "--help"],
     "--version": ["--version"],

@@ -130,7 +130,8 @@ ERRORS = [
     (["-f", "/no/such/file"], 2, "error: cannot read /no/such/file: No such file or directory", None),
     (["x", "--precision", "0"], 2, "usage error: Invalid value for '--precision': 0 is not in "
      "the range 1<=x<=17 (see 'cgcalc eval --help')", None),
-    (["batch", "x"], 2, "usage error: Missing option '--input' (see 'cgcalc batch --help')", None),
+    (["batch", "x"], 2, "binding error: the CSV input is empty: it needs a header of variable "
+     "names", None),
     (["x", "--wrt", "q", "x=1"], 2, "name error: cannot differentiate with respect to q: not a "
      "variable of the program (its variables: x)", None),
     (["log(x)", "x=0"], 1,

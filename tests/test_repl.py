@@ -231,10 +231,12 @@ def test_piped_lines_are_inputs_too(run):
     assert result.exit_code == 0
 
 
-def test_bare_cgcalc_without_a_terminal_prints_help_and_a_scalar_run_loads_no_prompt_toolkit():
+def test_bare_cgcalc_without_a_terminal_reads_the_program_and_a_scalar_run_loads_no_prompt_toolkit():
     exe = Path(sys.executable).with_name("cgcalc")
+    done = subprocess.run([str(exe)], capture_output=True, text=True, input="x = 3\nx*2\n")
+    assert (done.returncode, done.stdout) == (0, "value = 6\n")
     done = subprocess.run([str(exe)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert done.returncode == 2 and done.stderr.startswith("Usage: cgcalc")
+    assert done.returncode == 2 and done.stderr.startswith("cgcalc: syntax error at 1:1: empty program")
     code = ("import sys\nfrom cgcalc.cli import main\nsys.argv = ['cgcalc', 'x*y', 'x=1', 'y=2']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print('prompt_toolkit' in sys.modules, 'cgcalc.repl' in sys.modules)")
