@@ -198,3 +198,18 @@ def test_bound_constants_are_variables_again():
         cgcalc.evaluate(program, {"x": 1, "pi": 3})
     assert cgcalc.evaluate(program, {"x": 1}).gradients == {"x": 1.0}  # the program is unchanged
     assert cgcalc.evaluate(cgcalc.parse("pi*e"), {"e": 2, "pi": 1}).gradients == {"pi": 2.0, "e": 1.0}
+
+
+@pytest.mark.parametrize("text", ["１+1", "x*٣", "1e٣", "²"])
+def test_numbers_are_ascii_digits(text):
+    """Python's float() and regex \\d take any Unicode digit; the language does not."""
+    with pytest.raises(cgcalc.ParseError):
+        cgcalc.parse(text)
+
+
+@pytest.mark.parametrize("word", ["x=１", "x=1_000", "x=٣.5"])
+def test_bindings_reject_what_the_language_rejects(word):
+    from cgcalc.bindings import parse_binding
+
+    with pytest.raises(cgcalc.BindingError, match="is not a number"):
+        parse_binding(word)
