@@ -251,10 +251,20 @@ def _unbound(program: Program, missing: list[str]) -> UnboundVariableError:
                                 missing)
 
 
-def _forward(program: Program, values: list[float]) -> None:
+class StepFailed(Exception):
+    """An operation's forward rule raised: which node, and the error."""
+
+    def __init__(self, node: int, error: Exception) -> None:
+        super().__init__(node, error)
+        self.node, self.error = node, error
+
+
+def forward_steps(program: Program, values: list, forwards: list) -> None:
+    """Each operation node's value from its inputs', in id order, by ``forwards`` (one rule
+    per operation node: the float rules here, the exact ones in :mod:`cgcalc.exact`)."""
     node = -1
     try:
-        for node, f, a, b in zip(program.op_ids, program.forwards, program.first, program.second):
+        for node, f, a, b in zip(program.op_ids, forwards, program.first, program.second):
             if b >= 0:
                 values[node] = f(values[a], values[b])
             elif b == -1:
@@ -262,10 +272,17 @@ def _forward(program: Program, values: list[float]) -> None:
             else:
                 values[node] = f(*[values[i] for i in a])
     except (ArithmeticError, ValueError) as error:
-        overflow = _first_nonfinite(values, range(node))
+        raise StepFailed(node, error) from None
+
+
+def _forward(program: Program, values: list[float]) -> None:
+    try:
+        forward_steps(program, values, program.forwards)
+    except StepFailed as failed:
+        overflow = _first_nonfinite(values, range(failed.node))
         if overflow is not None:
             raise _overflow(program, values, overflow) from None
-        raise _undefined(program, values, node, error) from None
+        raise _undefined(program, values, failed.node, failed.error) from None
     if not math.isfinite(sum(values)):  # fast; a sum of large finite values may overflow too
         overflow = _first_nonfinite(values, range(len(values)))
         if overflow is not None:

@@ -187,17 +187,10 @@ def _forward(program: Program, values: list) -> None:
     """The forward pass with each operation's exact rule; the first value that is
     undefined (1/0, log(-1)) is an error with its place, as in the float engine."""
     forwards = [RULES[program.ops[node]].forward for node in program.op_ids]
-    node = -1
     try:
-        for node, f, a, b in zip(program.op_ids, forwards, program.first, program.second):
-            if b >= 0:
-                values[node] = f(values[a], values[b])
-            elif b == -1:
-                values[node] = f(values[a])
-            else:
-                values[node] = f(*[values[i] for i in a])
-    except (ArithmeticError, ValueError) as error:
-        raise engine._undefined(program, _floats(values), node, error) from None
+        engine.forward_steps(program, values, forwards)
+    except engine.StepFailed as failed:
+        raise engine._undefined(program, _floats(values), failed.node, failed.error) from None
 
 
 def _partial(rule, dout, y, xs: list):
