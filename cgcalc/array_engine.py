@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from functools import cache, cached_property
+from functools import cached_property
 
 import numpy as np
 
 from .bindings import MAX_DIMENSIONS
-from .engine import (Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt,
-                     blame, step_error, written)
 from .errors import BindingError, EvaluationError
 from .graph import Program
-from .ops import Op, ShapeError
+from .ops import Op, ShapeError, kernels
+from .walk import (Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt,
+                   blame, step_error, written)
 
 
 class ArrayResult(Result):
@@ -143,13 +143,6 @@ def _check_nesting(name: str, value: list) -> None:
 
 def _count(n: int) -> str:
     return f"{n} element{'' if n == 1 else 's'}"
-
-
-@cache
-def kernels(op: type[Op]):
-    """The forward and backward an operation uses on arrays."""
-    forward = op.array_forward or (getattr(np, op.numpy) if op.numpy else op.forward)
-    return forward, op.array_backward or op.backward
 
 
 def evaluate_rows(program: Program, columns: dict[str, np.ndarray], count: int):

@@ -15,7 +15,7 @@ What leaves the rationals (``exp``, ``log``, ``sin``, ``sqrt(2)``, ``pi``...) is
 computed by mpmath to ``digits`` significant digits (plus guard digits) and is an
 mpmath number: approximate, and so is everything computed from it
 (:func:`cgcalc.exact_ops.is_exact`). The rules live in :mod:`cgcalc.exact_ops`; the
-walks here are loops over node ids like :mod:`cgcalc.engine`'s, whose pieces they reuse.
+walks here are loops over node ids like :mod:`cgcalc.engine`'s, reusing :mod:`cgcalc.walk`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from functools import cache
 
-from . import engine
+from . import walk
 from .errors import BindingError, CgcalcError, EvaluationError
 from .exact_ops import ONE, PRECISION, RULES, ZERO, approximate, is_exact, mp
 from .graph import Program
@@ -54,8 +54,8 @@ class _Undefined:
 UNDEFINED = _Undefined()
 
 
-class ExactResult(engine.Result):
-    """:class:`cgcalc.engine.Result` with Fractions (exact) and mpmath numbers (approximate)."""
+class ExactResult(walk.Result):
+    """:class:`cgcalc.walk.Result` with Fractions (exact) and mpmath numbers (approximate)."""
 
     exact = True
 
@@ -101,14 +101,14 @@ def evaluate(program: Program, bindings: Mapping[str, object] | None = None,
         bindings.update({name: _constant(name) for name in implicit})
         program = program.binding_constants(CONSTANTS.keys() & bindings.keys())
         convert = lambda name, value, program, node: _exact_binding(name, value, digits)
-        values, variables, warnings = engine._leaf_values(program, bindings, convert, implicit)
+        values, variables, warnings = walk._leaf_values(program, bindings, convert, implicit)
         for node in program.constants:
             values[node] = _literal(program, node)
         for name, node in program.variables.items():
             if name not in bindings:
                 values[node] = _constant(name)
         _forward(program, values)
-        names = engine._wrt(program, wrt, variables)
+        names = walk._wrt(program, wrt, variables)
         grads = _backward(program, values)
         _check_gradients(program, values, grads, names)
     return ExactResult(program, values, grads, names, warnings, digits)
@@ -188,9 +188,9 @@ def _forward(program: Program, values: list) -> None:
     undefined (1/0, log(-1)) is an error with its place, as in the float engine."""
     forwards = [RULES[program.ops[node]].forward for node in program.op_ids]
     try:
-        engine.forward_steps(program, values, forwards)
-    except engine.StepFailed as failed:
-        raise engine._undefined(program, _floats(values), failed.node, failed.error) from None
+        walk.forward_steps(program, values, forwards)
+    except walk.StepFailed as failed:
+        raise walk._undefined(program, _floats(values), failed.node, failed.error) from None
 
 
 def _partial(rule, dout, y, xs: list):
@@ -226,7 +226,7 @@ def _backward(program: Program, values: list) -> list:
 
 
 def _sent(program: Program, values: list, grads: list, node: int):
-    """What ``node`` sent each input in the reverse pass (see ``engine._sent``)."""
+    """What ``node`` sent each input in the reverse pass (see ``walk._sent``)."""
     ins = program.inputs[node]
     if not ins or not program.needs_grad[node]:
         return None
@@ -242,14 +242,14 @@ def _check_gradients(program: Program, values: list, grads: list, names: list[st
         node = program.variables[name]
         if grads[node] is UNDEFINED:
             defined = lambda g: g is not UNDEFINED
-            step, _, _ = engine.blame(program, node,
+            step, _, _ = walk.blame(program, node,
                                       lambda use, k: _sent(program, values, grads, use)[k],
                                       lambda use: defined(grads[use]), defined)
             if step is None:  # every use sent a number: their sum is one
                 raise AssertionError(f"the gradient of {name} is undefined")
-            raise engine.step_error(program, _floats(values), step, math.nan)
+            raise walk.step_error(program, _floats(values), step, math.nan)
 
 
 def _floats(values: list) -> list[float]:
     """The values as floats, for messages that show them (``1 / 0``)."""
-    return [engine.as_float(value) for value in values]
+    return [walk.as_float(value) for value in values]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import operator
+from functools import cache
 from typing import Callable, ClassVar
 
 FUNCTIONS: dict[str, type[Op]] = {}
@@ -373,6 +374,13 @@ def _np():
     import numpy
 
     return numpy
+
+
+@cache
+def kernels(op: type[Op]) -> tuple[Callable, Callable]:
+    """The forward and backward an operation uses on arrays (and on NumPy scalars)."""
+    forward = op.array_forward or (getattr(_np(), op.numpy) if op.numpy else op.forward)
+    return forward, op.array_backward or op.backward
 
 
 class ShapeError(ValueError):
