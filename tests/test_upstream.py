@@ -86,7 +86,7 @@ def test_cli_upstream_table_json_explain_and_picture(run):
     table = run("x*y", "x=10", "y=5", "--upstream", "1.3")
     assert table.exit_code == 0
     assert table.stdout.splitlines()[0] == "value = 50"
-    assert [line.split() for line in table.stdout.splitlines()[3:]] == [
+    assert [line.split() for line in table.stdout.splitlines()[4:]] == [
         ["x", "10", "6.5"], ["y", "5", "13"]]
     doc = json.loads(run("x*y", "x=10", "y=5", "--upstream", "1.3", "--json").stdout)
     assert doc == {"value": 50.0, "gradients": {"x": 6.5, "y": 13.0}}
@@ -127,3 +127,13 @@ def test_cli_of_and_its_errors(run):
 def test_of_works_on_expanded_programs(run):
     result = run("s = sigmoid(x); s*3", "x=0", "--expand", "--of", "s", "--json")
     assert json.loads(result.stdout) == {"value": 0.5, "gradients": {"x": 0.25}}
+
+
+def test_the_table_says_the_gradients_are_of_l_downstream(run):
+    """With an upstream gradient the table's gradients are ∂L/∂variable, not ∂value/∂variable."""
+    out = run("x*y", "x=10", "y=5", "--upstream", "1.3")
+    assert out.exit_code == 0
+    assert out.stdout == ("value = 50\nupstream ∂L/∂value = 1.3\n\nvariable  value  ∂L/∂variable\n"
+                          "x            10           6.5\ny             5            13\n")
+    plain = run("x*y", "x=10", "y=5").stdout
+    assert "upstream" not in plain and "∂value/∂variable" in plain

@@ -78,6 +78,10 @@ def render(result: Result, precision: int = 10, nodes: bool = False,
     called = NodeNames(program, precision)
     out = called[program.output]
     _print_value(console, out, result.value, precision)
+    seed = result.grads[program.output]  # 1 (ones) unless an upstream gradient was given
+    upstream = not all(v == 1 for v in (seed.ravel().tolist() if _is_array(seed) else [seed]))
+    if upstream:  # the gradients are of some L downstream, as the book's dout
+        _print_value(console, f"upstream ∂L/∂{out}", seed, precision)
     names = list(result.gradients)
     hidden = len(names) - VARIABLES_SHOWN if not nodes and len(names) > VARIABLES_SHOWN else 0
     if names:
@@ -86,7 +90,7 @@ def render(result: Result, precision: int = 10, nodes: bool = False,
         grads = [result.gradients[name] for name in names]
         arrays = any(map(_is_array, values)) or any(map(_is_array, grads))
         columns = [("variable", "left"), ("shape", "left"), ("value", "right"),
-                   (f"∂{out}/∂variable", "right")]
+                   (f"∂{'L' if upstream else out}/∂variable", "right")]
         rows = [[name, shape(value), value, grad] for name, value, grad in zip(names, values, grads)]
         if not arrays:
             del columns[1]
