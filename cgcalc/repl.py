@@ -58,7 +58,7 @@ Commands:
   :nodes         every node of the graph, as --nodes shows them
   :explain       the reverse pass step by step, as --explain
   :graph [FILE]  the graph as a tree here, or into FILE (.svg .png .dot .mmd .txt)
-  :diff NAME     the derivative as a program (not yet: it needs issue 15)
+  :diff NAME     the derivative by NAME as a program (as cgcalc diff), and its value
   :save FILE     the program into FILE and its bindings into FILE.json
                  (cgcalc -f FILE --vars FILE.json evaluates it again)
   :load FILE     a program from FILE (and bindings from FILE.json), replacing this one
@@ -254,9 +254,24 @@ class Session:
         self.say(f"wrote {argument} ({fmt})", self.out)
 
     def _diff(self, argument: str) -> None:
-        self.say(":diff gives a derivative as a program of its own; it needs derivatives as "
-                  "programs (issue 15), which cgcalc does not have yet. The gradient table "
-                  "after each statement gives every derivative's value.", self.out)
+        """The derivative of the program's value by a variable, as a program (cgcalc diff),
+        with its value when every variable is bound."""
+        from .differentiate import derivative, value_at
+        from .render.derivatives import diff_text
+        from .render.source import to_source
+
+        if not argument:
+            raise CommandError("write :diff NAME, a variable of the program")
+        program = self.program
+        if program is None or program.output < 0:
+            raise CommandError("there is nothing to differentiate yet: type a statement such as x*y")
+        derived = derivative(program, [argument])
+        used = {name: value for name, value in self.bindings.items() if name in program.variables}
+        value = None
+        if all(name in used for name in program.free_variables()):
+            value, _ = value_at(program, derived, argument, used)
+        top = program.names.get(program.output) or "value"
+        self.say(diff_text(to_source(derived), top, [argument], value, self.precision), self.out)
 
     def _save(self, argument: str) -> None:
         if not argument:

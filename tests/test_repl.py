@@ -198,10 +198,9 @@ def test_commands_that_cannot_run_say_why():
                        "x = [1, 2,]", "y = [1, 2]", "sum(y)", ":explain")
     assert "Commands:\n  :vars" in out
     assert "nothing bound or defined yet; bind with name = number\n" in out
-    assert ":diff gives a derivative as a program of its own; it needs derivatives as programs " \
-           "(issue 15)" in out
     assert err.splitlines() == [
         "cgcalc: usage error: there is nothing to show yet: type a statement such as x*y",
+        "cgcalc: usage error: there is nothing to differentiate yet: type a statement such as x*y",
         "cgcalc: usage error: unknown command :frobnicate; (:help lists them)",
         "cgcalc: usage error: write :save FILE",
         "cgcalc: binding error at 1:7: x=[1, 2,]: not a JSON array of numbers: Expecting value",
@@ -312,3 +311,12 @@ def test_the_readmes_session_transcript_is_what_the_session_prints():
     printed = [shown for _, _, shown in turns]
     assert out == "".join(shown for shown in printed if not shown.startswith("cgcalc: "))
     assert err == "".join(shown for shown in printed if shown.startswith("cgcalc: "))
+
+
+def test_diff_prints_the_derivative_as_a_program_and_its_value():
+    out, err = session("apple = 100", "apple_num = 2", "tax = 1.1", "price = apple*apple_num*tax",
+                       ":diff apple", ":diff nothing")
+    assert out.endswith("apple_num*tax\n# ∂price/∂apple = 2.2\n")
+    assert err.splitlines() == [
+        "cgcalc: name error: cannot differentiate with respect to nothing: not a variable of the "
+        "program (its variables: apple, apple_num, tax)"]
