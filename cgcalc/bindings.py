@@ -47,6 +47,14 @@ def parse_binding(text: str) -> tuple[str, float | list]:
     return name, parse_value(name, value)
 
 
+def _constant_program(program):
+    """A binding's value is one expression of constants: ``1; 5`` or ``x = 1`` is not (its
+    value would be the last statement's, silently another number than the first)."""
+    if program.free_variables() or len(program.statements) != 1 or program.statements[0][0]:
+        raise CgcalcError("not one constant expression")
+    return program
+
+
 def parse_value(name: str, text: str) -> float | list:
     """A number, a constant expression such as ``pi/4``, or a JSON array."""
     if _number_pattern().fullmatch(text):
@@ -57,9 +65,7 @@ def parse_value(name: str, text: str) -> float | list:
     from .parser import parse
 
     try:
-        program = parse(text)
-        if program.free_variables():
-            raise CgcalcError("not constant")
+        program = _constant_program(parse(text))
         return evaluate(program).value
     except CgcalcError:
         raise BindingError(
@@ -104,9 +110,7 @@ def exact_value(name: str, text: str, digits: int = 30):
         raise CgcalcError(f"{name}: --exact works on numbers; arrays compute with floats "
                           "(drop --exact)")
     try:
-        program = parse(text)
-        if program.free_variables():
-            raise CgcalcError("not constant")
+        program = _constant_program(parse(text))
         return evaluate(program, digits=digits).value
     except CgcalcError:
         raise BindingError(

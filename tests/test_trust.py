@@ -160,3 +160,12 @@ def test_a_broadcast_gradient_whose_sum_overflows_is_an_error(run, flags):
     assert out.stderr.splitlines()[0] == (
         "cgcalc: evaluation error at 1:2: x * y: the gradient reaching x overflows when summed "
         "over the axes it was broadcast along")
+
+
+@pytest.mark.parametrize("word", ["x=1; y = 5", "x=y = 3", "x=1\n5"])
+def test_a_binding_is_one_constant_expression_not_a_program(word):
+    """`-v "x=1; y = 5"` once bound x to 5, the last statement's value: silently wrong."""
+    from cgcalc.bindings import parse_binding
+
+    with pytest.raises(cgcalc.BindingError, match="is not a number"):
+        parse_binding(word)
