@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, overload
 
-from .engine import Binding, NodeValue, Result, Value, evaluate
+from .engine import evaluate
 from .errors import (BindingError, CgcalcError, EvaluationError, ParseError,
                      UnboundVariableError, UnknownNameError)
 from .graph import Program
 from .parser import parse
+from .walk import Binding, NodeValue, Result, Value
 
 __version__ = "0.1.0"
 

@@ -43,7 +43,7 @@ class ArrayResult(Result):
     @cached_property
     def edge_grads(self) -> list[tuple | None]:
         """What the reverse pass sent along each edge, each of its input's shape (None for an
-        input with no gradient); see :attr:`cgcalc.engine.Result.edge_grads`."""
+        input with no gradient); see :attr:`cgcalc.walk.Result.edge_grads`."""
         program, values, grads = self.program, self.values, self.grads
         sent: list[tuple | None] = []
         with np.errstate(all="ignore"):

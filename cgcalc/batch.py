@@ -29,10 +29,11 @@ from typing import TextIO
 import numpy as np
 
 from .array_engine import evaluate_rows
-from .engine import as_float, evaluate
+from .engine import evaluate
 from .errors import BindingError, CgcalcError, EvaluationError, UnknownNameError
 from .graph import Program
 from .ops import CONSTANTS
+from .walk import as_float
 
 CHUNK = 65_536  #: lines read (and rows evaluated) at once
 BOM = "\ufeff"

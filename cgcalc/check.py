@@ -22,9 +22,10 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .engine import Result, evaluate, value
+from .engine import evaluate, value
 from .errors import CgcalcError, EvaluationError
 from .graph import Program
+from .walk import Result
 
 EDGE_SEARCH = 12  #: near an edge of the domain, h / 10**k is tried for k up to this
 

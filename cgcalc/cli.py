@@ -24,7 +24,7 @@ from .errors import (EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError, OutputError,
                      UnboundVariableError, printable)
 
 if TYPE_CHECKING:
-    from .engine import Result
+    from .walk import Result
     from .expand import Expansion
     from .graph import Program
 
@@ -357,7 +357,7 @@ class _Expression:
 def _how_to_bind(names: tuple[str, ...]) -> str:
     """What the command line adds to the library's message about unbound variables: the
     bound name each one is close to, if any (a typo), and how to bind them."""
-    from .engine import NAMED
+    from .walk import NAMED
 
     ctx = click.get_current_context(silent=True)
     bound = ctx.meta.get(_BOUND, ()) if ctx else ()
@@ -640,7 +640,7 @@ def batch_command(expression: _Expression, input_path: str | None, input_format:
     NAME=VALUE bind constants shared by every row.
     """
     from . import batch
-    from .engine import as_float
+    from .walk import as_float
 
     if output in ("ndjson", "csv"):
         raise click.UsageError(f"--output names a file; give the format with --format {output}")

@@ -21,8 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import NamedTuple
 
-from .engine import evaluate, written
+from .engine import evaluate
 from .engine import value as forward_value
+from .walk import written
 from .errors import BindingError, CgcalcError, EvaluationError, UnknownNameError
 from .graph import Program
 from .ops import CONSTANTS, OPERANDS, Add, Const, Div, Mul, Neg, Op, Pow, Sign, Step, Sub, Var

@@ -4,7 +4,7 @@ Ids are a topological order (see :mod:`cgcalc.graph`), so the forward pass walks
 them upwards and the reverse pass downwards: linear in the graph's size, no
 recursion. Every value and every gradient that matters must be a finite real
 number; the first one that is not is reported with its operation and place. What the
-engines share lives in :mod:`cgcalc.walk`; the names others use are given here too.
+engines share lives in :mod:`cgcalc.walk`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,9 @@ from collections.abc import Iterable, Mapping
 from .errors import BindingError, EvaluationError
 from .graph import Program
 from .ops import CONSTANTS
-from .walk import (NAMED, Binding, NodeValue, Result, StepFailed, Value, _first_nonfinite,
-                   _ieee_backward, _leaf_values, _overflow, _sent, _undefined, _wrt, as_float,
-                   backward_rule, blame, forward_steps, local_derivatives, step_error, written)
-
-__all__ = ["NAMED", "Binding", "NodeValue", "Result", "Value", "as_float", "backward_rule",
-           "evaluate", "forward_steps", "local_derivatives", "step_error", "value", "written"]
-
+from .walk import (Binding, Result, StepFailed, _first_nonfinite, _ieee_backward, _leaf_values,
+                   _overflow, _sent, _undefined, _wrt, as_float, backward_rule,
+                   blame, forward_steps, step_error)
 
 def evaluate(program: Program, bindings: Mapping[str, Binding] | None = None,
              wrt: Iterable[str] | None = None, upstream=None, of: str | None = None) -> Result:

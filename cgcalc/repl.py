@@ -41,7 +41,7 @@ from .errors import CgcalcError, UnknownNameError
 from .parser import parse, terminal_regex
 
 if TYPE_CHECKING:
-    from .engine import Result
+    from .walk import Result
     from .graph import Program
 
 HELP = """\

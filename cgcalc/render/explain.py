@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ..engine import Result, written
+from ..walk import Result, written
 from ..ops import OPERANDS, Const, Op
 from . import number
 from .names import NodeNames

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from ..engine import Result
+from ..walk import Result
 
 if TYPE_CHECKING:
     from ..check import GradientCheck

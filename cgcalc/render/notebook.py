@@ -20,7 +20,7 @@ from . import value_text
 from .names import NodeNames
 
 if TYPE_CHECKING:
-    from ..engine import Result
+    from ..walk import Result
     from ..graph import Program
 
 SHOWN = 40  #: variables listed in a table (and 10 in a repr) before the rest are counted

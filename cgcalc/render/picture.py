@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ..engine import Result, local_derivatives, written
+from ..walk import Result, local_derivatives, written
 from ..expand import Expansion
 from ..graph import Call
 from ..ops import OPERANDS, Const, Neg, Var

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..engine import Result
+from ..walk import Result
 from . import number
 from .names import NodeNames
 
