@@ -42,6 +42,16 @@ class VariableCheck:
     step: float | None = None  #: the largest h used for its elements; None: skipped
     near_edge: int = 0  #: elements near an edge of the domain, differenced with a smaller h
     one_sided: int = 0  #: elements at an edge, differenced from one side
+    backprop: list[float] | None = None  #: the gradient by backpropagation, flat; None: skipped
+    numerical: list[float] | None = None  #: the same by differences, element by element
+
+    @property
+    def worst(self) -> int | None:
+        """The flat index of the element whose two gradients differ most."""
+        if not self.backprop:
+            return None
+        gaps = [abs(n - b) for n, b in zip(self.numerical, self.backprop)]
+        return gaps.index(max(gaps))
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,7 @@ def gradient_check(program: Program, bindings: Mapping, tol: float = 1e-6, step:
         hows = [how for _, _, how in numerical]
         checks.append(VariableCheck(name, shape, worst_abs, worst_rel, passed,
                                     max(h for _, h, _ in numerical), hows.count("near edge"),
-                                    hows.count("one-sided")))
+                                    hows.count("one-sided"), backprop, [n for n, _, _ in numerical]))
     return GradientCheck(result, checks, backprop_seconds, time.perf_counter() - start, passes,
                          tol, step)
 

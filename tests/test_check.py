@@ -42,12 +42,30 @@ def test_table(run):
     result = run("check", "x*y", "x=2", "y=3")
     assert result.exit_code == 0
     lines = [line.rstrip() for line in result.stdout.splitlines()]
-    assert lines[:5] == ["value = 6", "", "variable  shape        h  max abs diff  max rel diff  check",
-                         "x         scalar  0.0002       2.2e-12       7.4e-13  pass",
-                         "y         scalar  0.0003             0             0  pass"]
+    assert lines[:5] == [
+        "value = 6", "",
+        "variable  shape   backprop  numerical       h  max abs diff  max rel diff  check",
+        "x         scalar         3          3  0.0002       2.2e-12       7.4e-13  pass",
+        "y         scalar         2          2  0.0003             0             0  pass"]
     assert lines[6].startswith("backpropagation      1 forward and 1 backward pass")
     assert lines[7].startswith("central differences  4 forward passes, h = 0.0001 × max(1, |x|)")
     assert lines[9] == "passed: tolerance 1e-06 (absolute, relative above 1)"
+
+
+def test_both_gradients_are_shown_in_the_variables_shape(run):
+    """The JSON and the table show what was compared, not only how far apart it was."""
+    doc = json.loads(run("check", "sum(W*x**2)", "-v", "W=[[1, 2], [3, 4]]", "x=3",
+                         "--json").stdout)
+    w, x = doc["variables"]["W"], doc["variables"]["x"]
+    assert w["backprop"] == [[9.0, 9.0], [9.0, 9.0]] and x["backprop"] == 60.0
+    assert [len(row) for row in w["numerical"]] == [2, 2]
+    assert all(abs(n - 9.0) < 1e-6 for row in w["numerical"] for n in row)
+    assert abs(x["numerical"] - 60.0) < 1e-6
+    assert max(abs(n - 9.0) for row in w["numerical"] for n in row) == w["max_abs_diff"]
+    table = run("check", "sum(W*x**2)", "-v", "W=[[1, 0], [0, 0]]", "-v", "x=[2, 3]").stdout
+    assert "x         (2,)           4          4" in table  # 2·x·W at the element off most: x[0]
+    assert "an array's gradients are shown at its element that differs most: W[" in table
+    assert ", x[0]\n" in table
 
 
 def test_a_kink_fails_with_exit_1(run):
@@ -55,7 +73,8 @@ def test_a_kink_fails_with_exit_1(run):
     assert result.exit_code == 1
     doc = json.loads(result.stdout)  # the report is printed before the failure
     assert doc["passed"] is False
-    assert doc["variables"]["x"] == {"shape": [], "max_abs_diff": 0.5, "max_rel_diff": 1.0,
+    assert doc["variables"]["x"] == {"shape": [], "backprop": 0.0, "numerical": 0.5,
+                                     "max_abs_diff": 0.5, "max_rel_diff": 1.0,
                                      "passed": False, "step": 1e-4, "near_edge": 0, "one_sided": 0}
     assert result.stderr == ("cgcalc: gradient check failed: x: backpropagation and central "
                              "differences differ by more than --tol 1e-06\n")
@@ -67,7 +86,8 @@ def test_class_indices_are_skipped_and_wrt_limits(run):
                  "--json")
     doc = json.loads(result.stdout)
     assert doc["passed"] is True
-    assert doc["variables"]["t"] == {"shape": [1], "max_abs_diff": None, "max_rel_diff": None,
+    assert doc["variables"]["t"] == {"shape": [1], "backprop": None, "numerical": None,
+                                     "max_abs_diff": None, "max_rel_diff": None,
                                      "passed": None, "step": None, "near_edge": 0, "one_sided": 0}
     assert "skipped: not differentiable" in run("check", "softmax_cross_entropy(s, t)", "-v",
                                                 "s=[[1, 2, 3]]", "-v", "t=[2]").stdout
@@ -106,7 +126,7 @@ def test_near_an_edge_of_the_domain_the_step_shrinks(run):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[3:5] == [
-        "x         scalar  1e-09         2e-07       1.2e-09  pass",
+        "x         scalar  158.113883  158.1138832  1e-09         2e-07       1.2e-09  pass",
         "x is nearer than h to an edge of the domain: there h = 0.0001 × the distance to it"]
     (x,) = gradient_check(cgcalc.parse("log(x)"), {"x": 5e-5}).variables
     assert x.passed and x.near_edge == 1 and x.step == pytest.approx(1e-9)

@@ -82,6 +82,7 @@ def test_narrow_terminal_stacks_the_nodes_and_the_check(run):
     assert local == ["local ∂   -0.46082949308755761,", "          0.67270647885786516",
                      "gradient  -1"]  # wrapped between the numbers
     check = shown(run, 40, "check", "x*y", "x=2", "y=3").splitlines()
-    assert check[2:9] == ["variable      x", "shape         scalar", "h             0.0002",
+    assert check[2:11] == ["variable      x", "shape         scalar", "backprop      3",
+                           "numerical     3", "h             0.0002",
                           "max abs diff  2.2e-12", "max rel diff  7.4e-13", "check         pass", ""]
     assert check[-1] == "passed: tolerance 1e-06 (absolute, relative above 1)"

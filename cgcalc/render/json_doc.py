@@ -93,7 +93,8 @@ def plain(value):
 
 
 def check_document(check: GradientCheck) -> dict:
-    """``cgcalc check --json``: per variable the largest differences (null: not
+    """``cgcalc check --json``: per variable both gradients compared (``backprop`` and
+    ``numerical``, each in the variable's shape), the largest differences (null: not
     differentiable), the largest h used, and how many elements were differenced near an
     edge of the domain (with a smaller h) or at one (one-sidedly)."""
     return {
@@ -101,7 +102,10 @@ def check_document(check: GradientCheck) -> dict:
         "passed": check.passed,
         "tolerance": check.tol,
         "step": check.step,
-        "variables": {v.name: {"shape": list(v.shape), "max_abs_diff": v.max_abs,
+        "variables": {v.name: {"shape": list(v.shape),
+                               "backprop": _shaped(v.backprop, v.shape),
+                               "numerical": _shaped(v.numerical, v.shape),
+                               "max_abs_diff": v.max_abs,
                                "max_rel_diff": v.max_rel, "passed": v.passed, "step": v.step,
                                "near_edge": v.near_edge, "one_sided": v.one_sided}
                       for v in check.variables},
@@ -109,6 +113,17 @@ def check_document(check: GradientCheck) -> dict:
                     "central_differences": check.numerical_seconds},
         "forward_passes": check.forward_passes,
     }
+
+
+def _shaped(flat: list[float] | None, shape: tuple[int, ...]):
+    """A flat list of elements as nested lists of ``shape`` (a number for a scalar)."""
+    if flat is None:
+        return None
+    if not shape:
+        return flat[0]
+    import numpy as np
+
+    return np.reshape(flat, shape).tolist()
 
 
 def check_dumps(check: GradientCheck) -> str:

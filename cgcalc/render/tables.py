@@ -136,18 +136,27 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
     result = check.result
     _print_value(console, NodeNames(result.program, precision)[result.program.output],
                  result.value, precision)
-    columns = [("variable", "left"), ("shape", "left"), ("h", "right"), ("max abs diff", "right"),
+    columns = [("variable", "left"), ("shape", "left"), ("backprop", "right"),
+               ("numerical", "right"), ("h", "right"), ("max abs diff", "right"),
                ("max rel diff", "right"), ("check", "left")]
-    rows = []
+    rows, worst = [], []
     for v in check.variables:
         verdict = (Text("pass", "green") if v.passed else Text("FAIL", "red")) \
             if v.passed is not None else "skipped: not differentiable"
-        numbers = ["", "", ""] if v.max_abs is None else [
-            f"{v.step:.2g}", f"{v.max_abs:.2g}", f"{v.max_rel:.2g}"]
+        numbers = ["", "", "", "", ""]
+        if v.max_abs is not None:
+            k = v.worst
+            numbers = [number(v.backprop[k], precision), number(v.numerical[k], precision),
+                       f"{v.step:.2g}", f"{v.max_abs:.2g}", f"{v.max_rel:.2g}"]
+            if v.shape:
+                worst.append(f"{v.name}{list(_unravel(k, v.shape))}")
         rows.append([v.name, str(v.shape) if v.shape else "scalar", *numbers, verdict])
     console.print()
     _print_table(console, columns, rows, precision)
     notes = _edge_notes(check)
+    if worst:
+        notes.insert(0, "an array's gradients are shown at its element that differs most: "
+                     + ", ".join(worst))
     if notes:
         console.print("\n".join(notes), soft_wrap=True)
     console.print()
@@ -159,6 +168,15 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
     console.print()
     verdict = "[green]passed[/]" if check.passed else "[red]failed[/]"
     console.print(f"{verdict}: tolerance {check.tol:g} (absolute, relative above 1)", soft_wrap=True)
+
+
+def _unravel(k: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The index of the ``k``-th element of an array of ``shape``, in C order."""
+    index = []
+    for size in reversed(shape):
+        k, i = divmod(k, size)
+        index.append(i)
+    return tuple(reversed(index))
 
 
 def _edge_notes(check: GradientCheck) -> list[str]:
