@@ -160,8 +160,40 @@ class CgcalcGroup(_PlainHelp, click.Group):
                 EXIT_INTERNAL) from None
 
 
+#: The section of --help each option is listed in, by its parameter's name.
+OPTION_GROUPS = {
+    **dict.fromkeys(("path", "var_words", "vars_paths"), "Program and bindings"),
+    **dict.fromkeys(("input_path", "input_format", "skip_bad"), "Rows"),
+    **dict.fromkeys(("as_json", "precision", "expand", "nodes", "explain", "fmt", "results_format",
+                     "output", "timeout"), "Output"),
+    **dict.fromkeys(("wrt", "of", "upstream", "jacobian", "order", "tol", "step"), "Gradients"),
+    **dict.fromkeys(("exact", "digits"), "Exact arithmetic"),
+    "help": "Help",
+}
+
+
 class ExpressionCommand(_PlainHelp, click.Command):
-    """A command whose first argument is an expression that may start with ``-``."""
+    """A command whose first argument is an expression that may start with ``-``; its
+    --help lists the options in groups (OPTION_GROUPS), each with one real example."""
+
+    def __init__(self, *args, examples: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.examples = examples  #: one command line per option group, by the group's title
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record:
+                groups.setdefault(OPTION_GROUPS.get(param.name, "Other options"), []).append(record)
+        for title, records in groups.items():
+            with formatter.section(title):
+                formatter.write_dl(records)
+                if title in self.examples:
+                    lines = self.examples[title].split("\n")
+                    formatter.write(f"{'':{formatter.current_indent}}Example: {lines[0]}\n")
+                    for line in lines[1:]:
+                        formatter.write(f"{'':{formatter.current_indent + 4}}{line}\n")
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         options = {name: param for param in self.get_params(ctx) if isinstance(param, click.Option)
@@ -463,16 +495,12 @@ _wrt_option = click.option("--wrt", multiple=True, metavar="NAME",
                            help="Only report the gradient with respect to NAME (repeatable).")
 
 
-@cli.command("eval", cls=ExpressionCommand, epilog=f"""\b
-Examples:
-  cgcalc eval "apple*apple_num*tax" -v apple=100 -v apple_num=2 -v tax=1.1
-  cgcalc "apple_price = apple*apple_num; price = apple_price*tax" \\
-      apple=100 apple_num=2 tax=1.1 --nodes --explain
-  cgcalc "sigmoid(w*x + b)" w=2 x=0.5 b=-1 --json --wrt w
-  echo '{{"x": 3}}' | cgcalc "-x**2" --vars -
-  cgcalc "sum(relu(x @ W + b))" -v x='[[1, -2]]' -v W='[[1, 0], [0, 1]]' -v b='[0.5, 0.5]'
-
-{_BINDINGS}
+@cli.command("eval", cls=ExpressionCommand, examples={
+    'Program and bindings': 'cgcalc eval -f docs/apple_orange.cg --vars examples/apple_orange.json -v tax=1.08',
+    'Output': 'cgcalc "apple_price = apple*apple_num; price = apple_price*tax" \\\napple=100 apple_num=2 tax=1.1 --nodes --explain --precision 4',
+    'Gradients': 'cgcalc "sigmoid(w*x + b)" w=2 x=0.5 b=-1 --wrt w --upstream 0.5 --json',
+    'Exact arithmetic': 'cgcalc "(apple*apple_num + orange*orange_num)*tax" --vars examples/apple_orange.json --exact',
+}, epilog=f"""{_BINDINGS}
 
 {EXIT_CODES}""")
 @_expression_options
@@ -544,13 +572,11 @@ def _jacobian(expression: _Expression, wrt: tuple[str, ...], gradient: dict,
     return result
 
 
-@cli.command("check", cls=ExpressionCommand, epilog=f"""\b
-Examples:
-  cgcalc check "x**3 * sin(y)" x=2 y=0.5
-  cgcalc check "softmax_cross_entropy(affine(relu(affine(X, W1, b1)), W2, b2), t)" \\
-      --vars examples/two_layer.json
-
-{_BINDINGS}
+@cli.command("check", cls=ExpressionCommand, examples={
+    'Program and bindings': 'cgcalc check "softmax_cross_entropy(affine(relu(affine(X, W1, b1)), W2, b2), t)" \\\n--vars examples/two_layer.json',
+    'Output': 'cgcalc check "sigmoid(x)" x=0.5 --expand --precision 4 --json',
+    'Gradients': 'cgcalc check "x**3 * sin(y)" x=2 y=0.5 --wrt x --tol 1e-8 --step 1e-5',
+}, epilog=f"""{_BINDINGS}
 
 {EXIT_CODES}""")
 @_expression_options
@@ -594,13 +620,11 @@ def check_command(expression: _Expression, precision: int, as_json: bool, wrt: t
                                  f"differ by more than --tol {tol:g}")
 
 
-@cli.command("batch", cls=ExpressionCommand, epilog=f"""\b
-Examples:
-  cgcalc batch "(apple*apple_num + orange*orange_num)*tax" --input prices.csv -v tax=1.1
-  cgcalc batch "sigmoid(w*x + b)" --input points.jsonl --format csv --skip-bad -o out.csv
-  producer | cgcalc batch -f model.cg --input-format jsonl
-
-\b
+@cli.command("batch", cls=ExpressionCommand, examples={
+    'Program and bindings': 'cgcalc batch "sigmoid(w*x + b)" --input examples/points.jsonl -v w=2 -v b=-1',
+    'Rows': 'cat examples/prices.csv | cgcalc batch "apple*apple_num" --input-format csv --skip-bad',
+    'Output': 'cgcalc batch "pi*r**2" --input examples/circles.csv --format csv -o areas.csv',
+}, epilog=f"""\b
 Each output row is {{"row": n, "value": ..., "gradients": {{...}}}} (NDJSON), or
 row,value,d_NAME... (CSV); rows are numbered from 1 in input order (blank lines
 and lines starting with # are not rows). A bad row stops the run (exit 1) after
@@ -759,15 +783,11 @@ GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".txt": "tree",
 BINARY_FORMATS = {"png", "pdf", "jpg", "gif"}
 
 
-@cli.command("graph", cls=ExpressionCommand, epilog=f"""\b
-Examples:
-  cgcalc graph "(apple*apple_num + orange*orange_num)*tax" \\
-      apple=100 apple_num=2 orange=150 orange_num=3 tax=1.1 -o apple_orange.svg
-  cgcalc graph "sigmoid(x)" x=0.5 --expand --format tree
-  cgcalc graph "x*y + x" x=3 y=4 | dot -Tpdf -o graph.pdf
-  cgcalc graph "x*y + x" x=3 y=4 --json | jq '.nodes[] | {{id, op, inputs}}'
-
-{_BINDINGS}
+@cli.command("graph", cls=ExpressionCommand, examples={
+    'Program and bindings': 'cgcalc graph -f docs/apple_orange.cg --vars examples/apple_orange.json --format tree',
+    'Output': 'cgcalc graph "sigmoid(x)" x=0.5 --expand -o sigmoid.svg --timeout 10',
+    'Gradients': 'cgcalc graph "y = x**2; y*3" x=2 --of y --upstream 2 --format mermaid',
+}, epilog=f"""{_BINDINGS}
 
 {EXIT_CODES}""")
 @_expression_options
@@ -835,14 +855,11 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None, as_j
             file.write(data)
 
 
-@cli.command("diff", cls=ExpressionCommand, epilog=f"""\b
-Examples:
-  cgcalc diff "(apple*apple_num + orange*orange_num)*tax" --wrt tax
-  cgcalc diff "sigmoid(x)" --wrt x x=0.5
-  cgcalc diff "x**3*y" --wrt x --order 2
-  cgcalc diff "sin(x*y)" --wrt x --wrt y x=1 y=2 --json
-
-{_BINDINGS}
+@cli.command("diff", cls=ExpressionCommand, examples={
+    'Program and bindings': 'cgcalc diff -f docs/apple_orange.cg --vars examples/apple_orange.json --wrt tax',
+    'Output': 'cgcalc diff "sigmoid(x)" x=0.5 --expand --precision 4 --json',
+    'Gradients': 'cgcalc diff "x**3*y" --wrt x --order 2',
+}, epilog=f"""{_BINDINGS}
 
 {EXIT_CODES}""")
 @_expression_options
@@ -894,13 +911,11 @@ def diff_command(expression: _Expression, precision: int, as_json: bool, wrt: tu
         click.echo(diff_text(source, _top(program), names, value, precision))
 
 
-@cli.command("hessian", cls=ExpressionCommand, epilog=f"""\b
-Examples:
-  cgcalc hessian "x**2*y + sin(x*y)" x=1 y=2
-  cgcalc hessian "(apple*apple_num + orange*orange_num)*tax" \\
-      apple=100 apple_num=2 orange=150 orange_num=3 tax=1.1 --json
-
-{_BINDINGS}
+@cli.command("hessian", cls=ExpressionCommand, examples={
+    'Program and bindings': 'cgcalc hessian "(apple*apple_num + orange*orange_num)*tax" --vars examples/apple_orange.json',
+    'Output': 'cgcalc hessian "x**2*y + sin(x*y)" x=1 y=2 --precision 4 --json',
+    'Gradients': 'cgcalc hessian "y = x**2*z; y + z" x=1 z=2 --of y',
+}, epilog=f"""{_BINDINGS}
 
 {EXIT_CODES}""")
 @_expression_options
