@@ -46,3 +46,20 @@ def test_ci_runs_the_readmes_test_command():
     second = re.search(r"```sh\n.*\n(.*)\n```", README)[1]
     assert second.endswith("-m pytest -n 2")
     assert second in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def test_links_work_on_pypi():
+    """PyPI shows the README without the repository: no link may be relative to it. Pictures
+    are turned into their descriptions by the build (pyproject's fancy-pypi-readme
+    substitution, applied here as hatch applies it)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    hook = config["tool"]["hatch"]["metadata"]["hooks"]["fancy-pypi-readme"]
+    assert [f["path"] for f in hook["fragments"]] == ["README.md"]
+    text = (ROOT / "README.md").read_text()
+    assert "![" in text  # the check below has something to do
+    for sub in hook["substitutions"]:
+        text = re.sub(sub["pattern"], sub["replacement"], text)
+    targets = re.findall(r"\]\(([^)]*)\)", text)
+    assert [t for t in targets if not t.startswith(("https://", "http://", "mailto:"))] == []
