@@ -295,7 +295,7 @@ Examples:
   cgcalc "(apple*apple_num + orange*orange_num)*tax" \\
       -v apple=100 -v apple_num=2 -v orange=150 -v orange_num=3 -v tax=1.1
   cgcalc "-x**2" x=3 --json
-  cgcalc -f model.txt --vars point.json --nodes
+  cgcalc -f docs/apple_orange.cg --vars examples/apple_orange.json --nodes
   cgcalc graph "sigmoid(w*x + b)" w=2 x=0.5 b=-1 -o neuron.svg
 
 {EXIT_CODES}""")

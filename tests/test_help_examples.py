@@ -17,6 +17,8 @@ COMMANDS = {name: command for name, command in cli.commands.items()
             if isinstance(command, ExpressionCommand)}
 EXAMPLES = [(name, group, example) for name, command in COMMANDS.items()
             for group, example in command.examples.items()]
+EXAMPLES += [("cgcalc", "examples", example.strip()) for example in
+             cli.epilog.split("Examples:\n", 1)[1].split("\n\n", 1)[0].replace("\\\n", "").split("\n")]
 
 
 def test_every_expression_command_is_covered():
