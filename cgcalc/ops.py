@@ -364,6 +364,133 @@ class Sign(Op):
     array_backward = staticmethod(lambda dout, y, x: (_np().zeros(_np().shape(x)),))
 
 
+# More functions (issue 17): base-10 and base-2 logs, atan and atan2, the hyperbolic
+# sine and cosine, hypot, and the element-wise max and min of two inputs.
+
+_LN10, _LN2 = math.log(10.0), math.log(2.0)
+
+
+@register
+class Log10(Op):
+    name = symbol = "log10"
+    arity = 1
+    domain = "log10 is defined for x > 0"
+    forward = staticmethod(math.log10)
+    rule = "one over the input times log(10)", ("1/(x*log(10))",)
+    mpmath = "log10"
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (dout / (x * _LN10),)
+
+    numpy = "log10"
+
+
+@register
+class Log2(Op):
+    name = symbol = "log2"
+    arity = 1
+    domain = "log2 is defined for x > 0"
+    forward = staticmethod(math.log2)
+    rule = "one over the input times log(2)", ("1/(x*log(2))",)
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (dout / (x * _LN2),)
+
+    numpy = "log2"
+
+
+@register
+class Atan(Op):
+    name = symbol = "atan"
+    arity = 1
+    forward = staticmethod(math.atan)
+    rule = "one over one plus the input squared", ("1/(1 + x**2)",)
+    mpmath = "atan"
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (dout / (1.0 + x * x),)
+
+    numpy = "arctan"
+
+
+@register
+class Atan2(Op):
+    """atan2(y, x): the angle of the point (x, y), in (-pi, pi], as Python's and NumPy's."""
+
+    name = symbol = "atan2"
+    arity = 2
+    domain = "atan2(y, x) is defined everywhere, its derivative except at y = x = 0"
+    forward = staticmethod(math.atan2)
+    rule = "x and minus y over the squared distance from 0, for y and for x", (
+        "b/(a**2 + b**2)", "-a/(a**2 + b**2)")
+    mpmath = "atan2"
+
+    @staticmethod
+    def backward(dout, y, a, b):
+        r2 = a * a + b * b
+        return dout * b / r2, -dout * a / r2
+
+    numpy = "arctan2"
+
+
+@register
+class Sinh(Op):
+    name = symbol = "sinh"
+    arity = 1
+    domain = "sinh is defined for finite x"
+    forward = staticmethod(math.sinh)
+    rule = "the hyperbolic cosine", ("cosh(x)",)
+    mpmath = "sinh"
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (dout * math.cosh(x),)
+
+    numpy = "sinh"
+    array_backward = staticmethod(lambda dout, y, x: (dout * _np().cosh(x),))
+
+
+@register
+class Cosh(Op):
+    name = symbol = "cosh"
+    arity = 1
+    domain = "cosh is defined for finite x"
+    forward = staticmethod(math.cosh)
+    rule = "the hyperbolic sine", ("sinh(x)",)
+    mpmath = "cosh"
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (dout * math.sinh(x),)
+
+    numpy = "cosh"
+    array_backward = staticmethod(lambda dout, y, x: (dout * _np().sinh(x),))
+
+
+@register
+class Hypot(Op):
+    """sqrt(a**2 + b**2) without the overflow of the squares."""
+
+    name = symbol = "hypot"
+    arity = 2
+    domain = "hypot(x, y) is defined everywhere, its derivative except at x = y = 0"
+    forward = staticmethod(math.hypot)
+    rule = "each input over the hypotenuse", ("a/y", "b/y")
+    mpmath = "hypot"
+
+    @staticmethod
+    def backward(dout, y, a, b):
+        return dout * a / y, dout * b / y
+
+    numpy = "hypot"
+
+
+FUNCTIONS["pow"] = Pow  # pow(a, b) is a**b: the same node, printed as a**b
+
+
 # Arrays: reductions, shapes and the book's layers. Their rules take NumPy arrays (or
 # floats, as arrays with no axis) and never run in the scalar engine; integer arguments
 # such as an axis are constants of the program, so their gradient is None.

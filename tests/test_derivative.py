@@ -165,7 +165,7 @@ def inputs(op):
     """Random inputs inside the operation's domain (and off its kinks)."""
     wide = st.floats(-20, 20, allow_nan=False).filter(lambda v: abs(v) > 1e-3)
     positive = st.floats(1e-3, 50, allow_nan=False)
-    if op.name in ("log", "sqrt"):
+    if op.name in ("log", "log10", "log2", "sqrt"):
         return st.tuples(positive)
     if op.name == "tan":
         return st.tuples(wide.filter(lambda v: abs(math.cos(v)) > 1e-2))
