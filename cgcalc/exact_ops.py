@@ -281,6 +281,18 @@ RULES.update({
     ops.Sinh: ExactRule(_function("sinh", ZERO, ZERO), (_of("d x", lambda d, x: d * cosh(x)),)),
     ops.Cosh: ExactRule(_function("cosh", ZERO, ONE), (_of("d x", lambda d, x: d * sinh(x)),)),
     ops.Hypot: ExactRule(_same(lambda a, b: sqrt(a * a + b * b)),
-                         (_of("d y a", lambda d, y, a: d * a / y), _of("d y b", lambda d, y, b: d * b / y))),
+                         (_of("d y a", lambda d, y, a: d * a / y),
+                          _of("d y b", lambda d, y, b: d * b / y))),
 })
 sinh, cosh = RULES[ops.Sinh].forward, RULES[ops.Cosh].forward
+
+
+def _larger(d, a, b):
+    """max's gradient to a: all of it where a > b, half at a tie, nothing (a mask) below."""
+    return d if a > b else _zero_like(a) if a < b else d / 2
+
+
+RULES[ops.Maximum] = ExactRule(_same(max), (_of("d a b", _larger, False),
+                                            _of("d b a", _larger, False)))
+RULES[ops.Minimum] = ExactRule(_same(min), (_of("d b a", _larger, False),
+                                            _of("d a b", _larger, False)))

@@ -317,3 +317,14 @@ def readme_transcripts():
 def test_readme_transcripts_are_real_runs(run, args, output):
     result = run(*args)
     assert (result.exit_code, result.stdout) == (0, output)
+
+
+@pytest.mark.parametrize("op", [FUNCTIONS["max"], FUNCTIONS["min"]], ids=lambda op: op.name)
+@pytest.mark.parametrize("a, b", [(1.0, 1.0), (0.0, 0.0), (-2.5, -2.5), (1.0, 2.0), (2.0, -1.0)])
+def test_max_and_min_rules_hold_at_ties_too(op, a, b):
+    """At a tie each input gets half; the rule (1 ± sign(a - b))/2 says the same."""
+    y = op.forward(a, b)
+    numeric = op.backward(1.0, y, a, b)
+    rules = [forward_value(rule_program(op, k), {"a": a, "b": b, "y": y}) for k in range(2)]
+    assert list(numeric) == rules
+    assert sum(numeric) == 1.0

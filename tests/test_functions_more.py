@@ -126,3 +126,154 @@ def test_through_the_installed_command(tmp_path):
     # -3/25 + 4/5 + 1/(4 log 2) and 4/25 + 3/5
     assert json.loads(done.stdout) == {"value": 7.643501108793284,
                                        "gradients": {"y": 0.76, "x": 1.0406737602222407}}
+
+
+# -- max and min: of two inputs element-wise, of one array (or along an axis) a reduction ----------
+
+@pytest.mark.parametrize("text, bindings, value, gradients", [
+    ("max(x, y)", {"x": 1.0, "y": 2.0}, 2.0, {"x": 0.0, "y": 1.0}),
+    ("min(x, y)", {"x": 1.0, "y": 2.0}, 1.0, {"x": 1.0, "y": 0.0}),
+    ("max(x, 0)", {"x": -3.0}, 0.0, {"x": 0.0}),
+    # at a tie each input gets half, as PyTorch's maximum and JAX's max: the sum stays 1
+    ("max(x, y)", {"x": 1.0, "y": 1.0}, 1.0, {"x": 0.5, "y": 0.5}),
+    ("min(x, y)", {"x": 1.0, "y": 1.0}, 1.0, {"x": 0.5, "y": 0.5}),
+    ("max(x, x)", {"x": 1.0}, 1.0, {"x": 1.0}),
+    ("min(x, 2*x)", {"x": 0.0}, 0.0, {"x": 1.5}),
+    ("max(x, 0)", {"x": 0.0}, 0.0, {"x": 0.5}),  # relu(x) sends 0 there: relu is a mask
+    # a mask, as relu's: the smaller input gets nothing, not 0 times sqrt's infinite slope
+    ("max(x, sqrt(y))", {"x": 1.0, "y": 0.0}, 1.0, {"x": 1.0, "y": 0.0}),
+])
+def test_max_and_min_of_two_numbers(text, bindings, value, gradients):
+    result = evaluate(text, **bindings)
+    assert (result.value, result.gradients) == (value, gradients)
+    arrays = cgcalc.evaluate(cgcalc.parse(text), {k: [v] for k, v in bindings.items()})
+    assert (arrays.value.tolist(), {k: g.tolist() for k, g in arrays.gradients.items()}) == (
+        [value], {k: [g] for k, g in gradients.items()})
+
+
+def test_max_and_min_of_arrays_broadcast_and_split_ties():
+    result = evaluate("sum(max(X, b) * g)", X=[[1.0, 5.0], [7.0, -2.0]], b=[1.0, 0.0],
+                      g=[[1.0, 2.0], [3.0, 4.0]])
+    assert result.value == 1 + 10 + 21 + 0
+    assert result.gradients["X"].tolist() == [[0.5, 2.0], [3.0, 0.0]]
+    assert result.gradients["b"].tolist() == [0.5, 4.0]  # summed over the rows
+
+
+@pytest.mark.parametrize("text, value, gradient", [
+    ("max(X)", 7.0, [[0.0, 0.0], [1.0, 0.0]]),
+    ("min(X)", -2.0, [[0.0, 0.0], [0.0, 1.0]]),
+    ("sum(max(X, axis=0) * g)", 7 + 10, [[0.0, 2.0], [1.0, 0.0]]),
+    ("sum(min(X, axis=1) * g)", 1 - 4, [[1.0, 0.0], [0.0, 2.0]]),
+    ("sum(min(X, axis=-1) * g)", 1 - 4, [[1.0, 0.0], [0.0, 2.0]]),
+    ("sum(sum(X, axis=0) * g)", 8 + 6, [[1.0, 2.0], [1.0, 2.0]]),
+    ("sum(sum(X, 0) * g)", 8 + 6, [[1.0, 2.0], [1.0, 2.0]]),  # sum's axis may go unnamed
+    ("sum(mean(X, axis=1) * g)", 3 + 5, [[0.5, 0.5], [1.0, 1.0]]),
+])
+def test_reductions_and_their_axis_keyword(text, value, gradient):
+    result = evaluate(text, X=[[1.0, 5.0], [7.0, -2.0]], g=[1.0, 2.0])
+    assert result.value == value
+    assert result.gradients["X"].tolist() == gradient
+
+
+def test_an_axis_prints_with_its_keyword_and_reads_back():
+    from cgcalc.render.source import to_source
+
+    text = "max(X, axis=1) + sum(X, axis=0) + min(X) + max(X, Y) + mean(X, axis=-1)"
+    program = cgcalc.parse("max(X, axis=1) + sum(X, 0) + min(X) + max(X, Y) + mean(X, axis=-1)")
+    assert to_source(program) == text
+    assert to_source(cgcalc.parse(text)) == text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sum(X, ax=1)", "-v", "X=[[1, 2]]"],
+     "name error at 1:8: sum has no argument named ax; its keyword is axis, as in sum(X, axis=0)"
+     "\n  sum(X, ax=1)\n         ^"),
+    (["max(axis=1, X)", "-v", "X=[[1, 2]]"],
+     "name error at 1:5: max takes an array and, after it, axis=: max(X, axis=0)\n"
+     "  max(axis=1, X)\n      ^"),
+    (["min(X, 1, axis=0)", "-v", "X=[[1, 2]]"],
+     "name error at 1:11: min takes an array and, after it, axis=: min(X, axis=0)\n"
+     "  min(X, 1, axis=0)\n            ^"),
+    (["exp(x, axis=0)", "x=1"],
+     "name error at 1:8: exp takes no keyword arguments\n  exp(x, axis=0)\n         ^"),
+    (["reshape(X, shape=2)", "-v", "X=[1, 2]"],
+     "name error at 1:12: reshape takes no keyword arguments\n  reshape(X, shape=2)\n"
+     "             ^"),
+    (["f(x) = 2*x\nf(x, axis=0)", "x=1"],
+     "name error at 2:6: f takes no keyword arguments\n  f(x, axis=0)\n       ^"),
+    (["max(X, axis=k)", "-v", "X=[1]", "k=0"],
+     "name error at 1:13: the axis of max must be a constant integer, not depend on a variable\n"
+     "  max(X, axis=k)\n              ^"),
+    (["max(a, b, c)", "a=1", "b=2", "c=3"],
+     "name error at 1:1: max takes 1 or 2 arguments, got 3\n  max(a, b, c)\n  ^"),
+    (["min()"], "name error at 1:1: min takes 1 or 2 arguments, got 0\n  min()\n  ^"),
+    (["max(x, axis=0)", "x=2"],
+     "evaluation error at 1:1: max(x, axis=0): axis 0 is not an axis of shape ()\n"
+     "  max(x, axis=0)\n  ^"),
+])
+def test_keyword_and_argument_errors(run, args, message):
+    result = run(*args)
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"cgcalc: {message}")
+    assert result.exit_code == (1 if "evaluation" in message else 2)
+
+
+OLD_SPELLING = ("cgcalc: warning: max(X, 0) at 1:5 compares the two element by element; the "
+                "largest along axis 0 is max(X, axis=0) (and max(0, X) the element-wise one, "
+                "without this warning)\n")
+
+
+def test_the_old_axis_spelling_is_element_wise_now_and_says_so(run):
+    """max(X, 0) was the largest along axis 0: an old program gets a warning, not a silently
+    different number; max(0, X) and max(X, axis=0) say which one is meant."""
+    X = "X=[[1, 5], [7, -2]]"
+    old = run("sum(max(X, 0) * g)", "-v", X, "-v", "g=[1, 2]", "--json")
+    assert (old.exit_code, old.stdout, old.stderr) == (
+        0, '{"value": 18.0, "gradients": {"X": [[1.0, 2.0], [1.0, 0.0]], "g": [8.0, 5.0]}}\n',
+        OLD_SPELLING)
+    swapped = run("sum(max(0, X) * g)", "-v", X, "-v", "g=[1, 2]", "--json")
+    assert (swapped.stdout, swapped.stderr) == (old.stdout, "")
+    axis = run("sum(max(X, axis=0) * g)", "-v", X, "-v", "g=[1, 2]", "--json")
+    assert (axis.stdout, axis.stderr) == (
+        '{"value": 17.0, "gradients": {"X": [[0.0, 2.0], [1.0, 0.0]], "g": [7.0, 5.0]}}\n', "")
+    minimum = run("min(X, -1)", "-v", X, "--json")
+    assert minimum.stderr.startswith(
+        "cgcalc: warning: min(X, -1) at 1:1 compares the two element by element; the smallest "
+        "along axis -1 is min(X, axis=-1) (and min(-1, X) the element-wise one, without this "
+        "warning)\n")
+
+
+@pytest.mark.parametrize("text", ["max(X, 2)", "max(X, 0.5)", "max(X, y)", "max(x, 0)"])
+def test_no_warning_where_no_axis_was_meant(run, text):
+    """Not an axis of X, not a whole number, a variable, a number: never an axis."""
+    result = run(text, "-v", "X=[[1, 5], [7, -2]]", "y=0", "x=3", "--json", "--wrt", "X")
+    assert "compares the two" not in result.stderr
+
+
+def test_batch_rows_are_numbers_and_get_no_warning(run, tmp_path):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x,y\n1,2\n3,3\n")
+    result = run("batch", "max(x, 0) + min(x, y)", "--input", str(rows))
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"row": 1, "value": 2.0, "gradients": {"x": 2.0, "y": 0.0}},
+        {"row": 2, "value": 6.0, "gradients": {"x": 1.5, "y": 0.5}}]
+
+
+def test_max_and_min_derivative_programs(run):
+    result = run("diff", "max(x, y)", "--wrt", "x")
+    assert result.stdout == "(1 + sign(x - y))/2\n"
+    result = run("diff", "min(x, y)", "--wrt", "y", "x=1", "y=1")
+    assert result.stdout == "(1 + sign(x - y))/2\n# ∂value/∂y = 0.5\n"
+    result = run("diff", "max(x, 0)*x", "--wrt", "x", "--json")
+    assert json.loads(result.stdout)["derivative"] == "max(x, 0) + (1 + sign(x))/2*x"
+
+
+def test_max_through_the_installed_command(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([installed_cgcalc(), "max(x, y) + min(X, axis=0)", "x=2", "y=2", "-v",
+                           "X=[3, 1]", "--json"], capture_output=True, text=True, cwd=tmp_path,
+                          env=env, timeout=60)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == {"value": 3.0, "gradients": {
+        "x": 0.5, "y": 0.5, "X": [0.0, 1.0]}}

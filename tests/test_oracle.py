@@ -217,6 +217,13 @@ def off_the_origin():
     return both.filter(lambda p: math.hypot(p["x"], p["y"]) > 1e-3)
 
 
+def apart():
+    """x and y of either sign, at least 1e-3 apart (and from 0, where the oracle's x + y
+    + |x - y| would cancel a tiny x even at 50 digits)."""
+    both = st.fixed_dictionaries({"x": away_from_zero(1e-3, 1e3), "y": away_from_zero(1e-3, 1e3)})
+    return both.filter(lambda p: abs(p["x"] - p["y"]) > 1e-3)
+
+
 @dataclass(frozen=True)
 class OpCase:
     text: str  # the cgcalc program
@@ -265,6 +272,13 @@ OP_CASES = {
     "atan2": OpCase("atan2(y, x)", sp.atan2(y, x), off_the_origin().filter(
         lambda p: p["x"] > 0 or abs(p["y"]) > 1e-3)),  # its jump from pi to -pi at y = 0 > x
     "hypot": OpCase("hypot(x, y)", sp.sqrt(x**2 + y**2), off_the_origin()),
+    # max and min off their kink x = y (where each input gets half: test_functions_more.py),
+    # as (x + y ± |x - y|)/2 with |u| = sqrt(u**2), as relu above
+    "max": OpCase("max(x, y)", (x + y + sp.sqrt((x - y)**2)) / 2, apart()),
+    "min": OpCase("min(x, y)", (x + y - sp.sqrt((x - y)**2)) / 2, apart()),
+    "max_of_a_number": OpCase("max(x, 0.5)", (x + sp.Rational(1, 2) + sp.sqrt(
+        (x - sp.Rational(1, 2))**2)) / 2, st.fixed_dictionaries(
+        {"x": away_from_zero(1e-3, 1e3).filter(lambda v: abs(v - 0.5) > 1e-3)})),
 }
 # x**k for a literal integer k: any sign of x, the exponent is not a variable.
 for _k in range(-4, 5):

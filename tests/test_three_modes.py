@@ -16,7 +16,7 @@ from cgcalc.array_engine import evaluate_rows
 
 UNARY = ["-", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs",
          "log10", "log2", "atan", "sinh", "cosh"]
-BINARY = ["+", "-", "*", "/", "**", "atan2", "hypot", "pow"]  # operators, and f(a, b)
+BINARY = ["+", "-", "*", "/", "**", "atan2", "hypot", "pow", "max", "min"]  # and f(a, b)
 POINTS = [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0]
 SETTINGS = settings(max_examples=600, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
