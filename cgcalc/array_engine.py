@@ -23,9 +23,9 @@ from functools import cached_property
 import numpy as np
 
 from .bindings import MAX_DIMENSIONS
-from .errors import BindingError, EvaluationError
+from .errors import BindingError, EvaluationError, line_col
 from .graph import Program
-from .ops import Op, ShapeError, kernels
+from .ops import REDUCTIONS, Op, ShapeError, kernels
 from .walk import (Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt,
                    blame, step_error, written)
 
@@ -68,6 +68,7 @@ def evaluate_arrays(program: Program, bindings: dict, wrt: list[str] | None = No
     """Both passes with array values; see :func:`cgcalc.engine.evaluate`."""
     values, variables, warnings = _leaf_values(program, bindings, _binding, quiet)
     _forward(program, values)
+    warnings += _axis_or_operand(program, values)
     out = values[program.output]
     if np.ndim(out) and upstream is None:
         warnings.append(f"the value is an array of shape {np.shape(out)}; the gradients are "
@@ -302,10 +303,31 @@ def _index(index) -> str:
 
 
 def _call(program: Program, node: int) -> str:
-    """How a node is written, with its inputs' names: ``x @ W``, ``sum(h, 0)``."""
+    """How a node is written, with its inputs' names: ``x @ W``, ``sum(h, axis=0)``."""
     op, ins = program.ops[node], program.inputs[node]
     return written(op, [f"{program.constants[i]:g}" if i in program.constants else _label(program, i)
                         for i in ins])
+
+
+def _axis_or_operand(program: Program, values: list) -> list[str]:
+    """``max(X, 1)`` of an array and a whole number was the largest along axis 1 until
+    max(a, b) became element-wise (issue 17); it is said, so that an old program does not
+    change its meaning silently. ``max(1, X)`` says the element-wise one without a word."""
+    said = []
+    for node in program.op_ids:
+        op, ins = program.ops[node], program.inputs[node]
+        if REDUCTIONS.get(op.symbol) in (None, op) or program.needs_grad[ins[1]]:
+            continue  # not max(a, b) or min(a, b); a second input with a variable in it
+        x, k = values[ins[0]], values[ins[1]]
+        if np.ndim(k) or k != int(k) or not -np.ndim(x) <= k < np.ndim(x):
+            continue
+        line, column = line_col(program.source, program.pos[node])
+        most = {"max": "largest", "min": "smallest"}[op.symbol]
+        call = written(op, [_label(program, ins[0]), f"{k:g}"])
+        said.append(f"{call} at {line}:{column} compares the two element by "
+                    f"element; the {most} along axis {k:g} is {op.symbol}(X, axis={k:g}) (and "
+                    f"{op.symbol}({k:g}, X) the element-wise one, without this warning)")
+    return said
 
 
 def _error(program: Program, node: int, message: str) -> EvaluationError:

@@ -529,10 +529,11 @@ def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: 
     EXPRESSION is a program: statements `name = expression` separated by `;` or
     new lines, `#` comments; its value is the last statement's. `f(x) = x**2 + 1`
     defines a function, called like the built-ins. Operators
-    `+ - * / **` (or `^`) and `@` (matrix product), functions exp log sqrt sin
-    cos tan tanh sigmoid relu abs step sign, constants pi and e. On arrays also transpose,
-    sum mean max (with an optional axis), reshape, softmax log_softmax,
-    cross_entropy, affine and softmax_cross_entropy. An array-valued program is
+    `+ - * / **` (or `^`) and `@` (matrix product), functions exp log log10 log2
+    sqrt sin cos tan atan sinh cosh tanh sigmoid relu abs step sign, of two inputs
+    atan2 hypot pow max min (element-wise), constants pi and e. On arrays also
+    transpose, sum mean max min (of all elements, or with axis=K), reshape, softmax,
+    log_softmax, cross_entropy, affine and softmax_cross_entropy. An array-valued program is
     differentiated as the sum of its elements.
     """
     if as_json and explain:

@@ -265,3 +265,34 @@ RULES: dict[type[ops.Op], ExactRule] = {
     ops.Sign: ExactRule(_same(lambda x: _zero_like(x) + (1 if x > 0 else -1 if x < 0 else 0)),
                         (_of("d x", _nothing, False),)),
 }
+
+# Issue 17's functions, compact (the exact engine is moving to Op.mpmath and the rules).
+_log2 = _same(lambda x: _zero_like(x) if x == 1 else log(x) / log(Fraction(2)))
+_atan2 = _exact_or_mp(lambda a, b: ZERO if a == 0 and b > 0 else mp().atan2(approximate(a),
+                                                                             approximate(b)),
+                      lambda a, b: mp().atan2(a, b))
+RULES.update({
+    ops.Log10: ExactRule(_function("log10", ONE, ZERO, lambda x: x > 0),
+                         (_of("d x", lambda d, x: approximate(d / x) / log(Fraction(10))),)),
+    ops.Log2: ExactRule(_log2, (_of("d x", lambda d, x: approximate(d / x) / log(Fraction(2))),)),
+    ops.Atan: ExactRule(_function("atan", ZERO, ZERO), (_of("d x", lambda d, x: d / (1 + x * x)),)),
+    ops.Atan2: ExactRule(_atan2, (_of("d a b", lambda d, a, b: d * b / (a * a + b * b)),
+                                  _of("d a b", lambda d, a, b: -d * a / (a * a + b * b)))),
+    ops.Sinh: ExactRule(_function("sinh", ZERO, ZERO), (_of("d x", lambda d, x: d * cosh(x)),)),
+    ops.Cosh: ExactRule(_function("cosh", ZERO, ONE), (_of("d x", lambda d, x: d * sinh(x)),)),
+    ops.Hypot: ExactRule(_same(lambda a, b: sqrt(a * a + b * b)),
+                         (_of("d y a", lambda d, y, a: d * a / y),
+                          _of("d y b", lambda d, y, b: d * b / y))),
+})
+sinh, cosh = RULES[ops.Sinh].forward, RULES[ops.Cosh].forward
+
+
+def _larger(d, a, b):
+    """max's gradient to a: all of it where a > b, half at a tie, nothing (a mask) below."""
+    return d if a > b else _zero_like(a) if a < b else d / 2
+
+
+RULES[ops.Maximum] = ExactRule(_same(max), (_of("d a b", _larger, False),
+                                            _of("d b a", _larger, False)))
+RULES[ops.Minimum] = ExactRule(_same(min), (_of("d b a", _larger, False),
+                                            _of("d a b", _larger, False)))

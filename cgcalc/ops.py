@@ -364,6 +364,182 @@ class Sign(Op):
     array_backward = staticmethod(lambda dout, y, x: (_np().zeros(_np().shape(x)),))
 
 
+# More functions (issue 17): base-10 and base-2 logs, atan and atan2, the hyperbolic
+# sine and cosine, hypot, and the element-wise max and min of two inputs.
+
+_LN10, _LN2 = math.log(10.0), math.log(2.0)
+
+
+@register
+class Log10(Op):
+    name = symbol = "log10"
+    arity = 1
+    domain = "log10 is defined for x > 0"
+    forward = staticmethod(math.log10)
+    rule = "one over the input times log(10)", ("1/(x*log(10))",)
+    mpmath = "log10"
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (dout / (x * _LN10),)
+
+    numpy = "log10"
+
+
+@register
+class Log2(Op):
+    name = symbol = "log2"
+    arity = 1
+    domain = "log2 is defined for x > 0"
+    forward = staticmethod(math.log2)
+    rule = "one over the input times log(2)", ("1/(x*log(2))",)
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (dout / (x * _LN2),)
+
+    numpy = "log2"
+
+
+@register
+class Atan(Op):
+    name = symbol = "atan"
+    arity = 1
+    forward = staticmethod(math.atan)
+    rule = "one over one plus the input squared", ("1/(1 + x**2)",)
+    mpmath = "atan"
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (dout / (1.0 + x * x),)
+
+    numpy = "arctan"
+
+
+@register
+class Atan2(Op):
+    """atan2(y, x): the angle of the point (x, y), in (-pi, pi], as Python's and NumPy's."""
+
+    name = symbol = "atan2"
+    arity = 2
+    domain = "atan2(y, x) is defined everywhere, its derivative except at y = x = 0"
+    forward = staticmethod(math.atan2)
+    rule = "x and minus y over the squared distance from 0, for y and for x", (
+        "b/(a**2 + b**2)", "-a/(a**2 + b**2)")
+    mpmath = "atan2"
+
+    @staticmethod
+    def backward(dout, y, a, b):
+        r2 = a * a + b * b
+        return dout * b / r2, -dout * a / r2
+
+    numpy = "arctan2"
+
+
+@register
+class Sinh(Op):
+    name = symbol = "sinh"
+    arity = 1
+    domain = "sinh is defined for finite x"
+    forward = staticmethod(math.sinh)
+    rule = "the hyperbolic cosine", ("cosh(x)",)
+    mpmath = "sinh"
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (dout * math.cosh(x),)
+
+    numpy = "sinh"
+    array_backward = staticmethod(lambda dout, y, x: (dout * _np().cosh(x),))
+
+
+@register
+class Cosh(Op):
+    name = symbol = "cosh"
+    arity = 1
+    domain = "cosh is defined for finite x"
+    forward = staticmethod(math.cosh)
+    rule = "the hyperbolic sine", ("sinh(x)",)
+    mpmath = "cosh"
+
+    @staticmethod
+    def backward(dout, y, x):
+        return (dout * math.sinh(x),)
+
+    numpy = "cosh"
+    array_backward = staticmethod(lambda dout, y, x: (dout * _np().sinh(x),))
+
+
+@register
+class Hypot(Op):
+    """sqrt(a**2 + b**2) without the overflow of the squares."""
+
+    name = symbol = "hypot"
+    arity = 2
+    domain = "hypot(x, y) is defined everywhere, its derivative except at x = y = 0"
+    forward = staticmethod(math.hypot)
+    rule = "each input over the hypotenuse", ("a/y", "b/y")
+    mpmath = "hypot"
+
+    @staticmethod
+    def backward(dout, y, a, b):
+        return dout * a / y, dout * b / y
+
+    numpy = "hypot"
+
+
+FUNCTIONS["pow"] = Pow  # pow(a, b) is a**b: the same node, printed as a**b
+
+
+@register
+class Maximum(Op):
+    """max(a, b): the larger of two inputs, element by element (max(X) reduces, below).
+
+    Where a = b the function has a kink; each input gets half the upstream gradient there,
+    as PyTorch's maximum and JAX's lax.max do: the gradients still add up to the upstream
+    one, and max(x, x) has the derivative 1 of x.
+    """
+
+    name, symbol, arity = "maximum", "max", 2
+    rule = ("the gradient goes to the larger input, half to each where they are equal",
+            ("(1 + sign(a - b))/2", "(1 - sign(a - b))/2"))
+    forward = staticmethod(max)
+
+    @staticmethod
+    def backward(dout, y, a, b):  # a mask, as relu's: the smaller input gets nothing, even inf
+        return (dout, 0.0) if a > b else (0.0, dout) if a < b else (0.5 * dout, 0.5 * dout)
+
+    numpy = "maximum"
+
+    @staticmethod
+    def array_backward(dout, y, a, b):
+        np = _np()
+        return (np.where(a > b, dout, np.where(a < b, 0.0, 0.5 * dout)),
+                np.where(a < b, dout, np.where(a > b, 0.0, 0.5 * dout)))
+
+
+@register
+class Minimum(Op):
+    """min(a, b): the smaller of two inputs, element by element; half to each at a tie."""
+
+    name, symbol, arity = "minimum", "min", 2
+    rule = ("the gradient goes to the smaller input, half to each where they are equal",
+            ("(1 - sign(a - b))/2", "(1 + sign(a - b))/2"))
+    forward = staticmethod(min)
+
+    @staticmethod
+    def backward(dout, y, a, b):
+        return (dout, 0.0) if a < b else (0.0, dout) if a > b else (0.5 * dout, 0.5 * dout)
+
+    numpy = "minimum"
+
+    @staticmethod
+    def array_backward(dout, y, a, b):
+        np = _np()
+        return (np.where(a < b, dout, np.where(a > b, 0.0, 0.5 * dout)),
+                np.where(a > b, dout, np.where(a < b, 0.0, 0.5 * dout)))
+
+
 # Arrays: reductions, shapes and the book's layers. Their rules take NumPy arrays (or
 # floats, as arrays with no axis) and never run in the scalar engine; integer arguments
 # such as an axis are constants of the program, so their gradient is None.
@@ -497,7 +673,7 @@ class Transpose(Op):
 
 
 class _Reduction(Op):
-    """sum, mean, max: over every element, or along one axis given as a constant."""
+    """sum, mean, max, min: over every element, or along one axis given as a constant."""
 
     arity = (1, 2)
     array_only = True
@@ -530,24 +706,37 @@ class Mean(_Reduction):
         return _per_input(_spread(dout, x, axis) * (np.size(y) / np.size(x)), axis)
 
 
-@register
 class Max(_Reduction):
     """The largest element; its gradient goes to the first arg-max alone."""
 
     name = symbol = reduce = "max"
     rule = "the gradient goes to the arg-max alone", ("1 at the arg-max, else 0",)
+    arg: ClassVar[str] = "argmax"  #: the NumPy function that finds the element
 
-    @staticmethod
-    def backward(dout, y, x, axis=None):
+    @classmethod
+    def backward(cls, dout, y, x, axis=None):
         np = _np()
         dx = np.zeros(np.shape(x))
         if axis is None:
-            dx.flat[np.argmax(x)] = dout
+            dx.flat[getattr(np, cls.arg)(x)] = dout
         else:
             k = _axis(axis, x)
-            where = np.expand_dims(np.argmax(x, axis=k), k)
+            where = np.expand_dims(getattr(np, cls.arg)(x, axis=k), k)
             np.put_along_axis(dx, where, np.expand_dims(dout, k), axis=k)
         return _per_input(dx, axis)
+
+
+class Min(Max):
+    """The smallest element; its gradient goes to the first arg-min alone."""
+
+    name = symbol = reduce = "min"
+    rule = "the gradient goes to the arg-min alone", ("1 at the arg-min, else 0",)
+    arg = "argmin"
+
+
+#: Names that mean a reduction with one argument or an axis (max(X), max(X, axis=0)) and
+#: an element-wise operation of two arguments (max(a, b), in FUNCTIONS).
+REDUCTIONS: dict[str, type[Op]] = {"max": Max, "min": Min}
 
 
 @register

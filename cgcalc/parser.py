@@ -16,13 +16,15 @@ import re
 import threading
 from contextlib import contextmanager
 from functools import cache
+from typing import NamedTuple
 
 from . import _lark_parser as lark
 from ._lark_parser import Lexer, UnexpectedInput
 from .errors import ParseError, UnknownNameError
 from .functions import Function
 from .graph import Call, Program
-from .ops import FUNCTIONS, OPERATORS, Neg
+from .ops import FUNCTIONS, OPERATORS, REDUCTIONS, Neg
+
 
 class _Token:
     """What Lark's LALR loop needs of a token (``type``), at a third of ``lark.Token``'s cost."""
@@ -34,6 +36,13 @@ class _Token:
         self.type = type
         self.value = value
         self.start_pos = start_pos
+
+
+class _Keyword(NamedTuple):
+    """An argument named by a keyword, ``axis=0``: the keyword's token and the value's node."""
+
+    name: _Token
+    node: int
 
 
 class GrammarLexer(Lexer):
@@ -187,6 +196,9 @@ class Builder:
         node = self.scope.get(token.value)
         return node if node is not None else self.program.variable(token.value, token.start_pos)
 
+    def keyword(self, children: list) -> _Keyword:
+        return _Keyword(*children)
+
     def call(self, children: list) -> int:
         name, *args = children
         if args[0] is None:  # f(): Lark's placeholder for the missing arguments
@@ -194,19 +206,44 @@ class Builder:
         source = self.program.source
         name, pos = name.value, name.start_pos
         op = FUNCTIONS.get(name)
-        if op is None:
-            function = self.functions.get(name)
-            if function is None or self.outside is not None and name == self.outside[2].value:
-                raise UnknownNameError(self._unknown(name), source, pos, (name,))
+        function = None if op is not None else self.functions.get(name)
+        if op is None and (function is None or self.outside is not None
+                           and name == self.outside[2].value):
+            raise UnknownNameError(self._unknown(name), source, pos, (name,))
+        keywords = [arg for arg in args if type(arg) is _Keyword]
+        if keywords:
+            args = self._keywords(name, REDUCTIONS.get(name, op), args, keywords)
+        if function is not None:
             return self._call(function, args, pos)
+        if name in REDUCTIONS and (len(args) == 1 or keywords):
+            op = REDUCTIONS[name]  # max(X), max(X, axis=0); max(a, b) is element-wise
         if len(args) != op.arity:  # an int, or a range (fewest, most or None)
             fewest, most = op.arity if isinstance(op.arity, tuple) else (op.arity, op.arity)
+            if name in REDUCTIONS:
+                fewest, most = 1, 2  # max(X) and max(a, b)
             if not fewest <= len(args) <= (len(args) if most is None else most):
                 raise UnknownNameError(
                     f"{name} takes {_count(fewest, most, 'argument')}, got {len(args)}", source, pos)
         if op.params:
             self._constant_params(op, name, args[1:])
         return self.program.add(op, tuple(args), pos)
+
+    def _keywords(self, name: str, op, args: list, keywords: list[_Keyword]) -> list[int]:
+        """The arguments as nodes, once the keywords are checked: only an axis has one,
+        ``sum(X, axis=0)``, and it comes last, after the array it reduces."""
+        source, first = self.program.source, keywords[0]
+        if op is None or op.params != "axis":  # op None: a function of the program's own
+            raise UnknownNameError(f"{name} takes no keyword arguments", source,
+                                   first.name.start_pos)
+        for keyword in keywords:
+            if keyword.name.value != "axis":
+                raise UnknownNameError(
+                    f"{name} has no argument named {keyword.name.value}; its keyword is axis, "
+                    f"as in {name}(X, axis=0)", source, keyword.name.start_pos)
+        if args[-1] is not first or len(keywords) > 1 or len(args) != 2:
+            raise UnknownNameError(f"{name} takes an array and, after it, axis=: {name}(X, "
+                                   "axis=0)", source, first.name.start_pos)
+        return [args[0], first.node]
 
     def _unknown(self, name: str) -> str:
         """Why ``name(...)`` cannot be called, with the closest known name."""

@@ -324,8 +324,11 @@ def _undefined(program: Program, values: list[float], node: int, error: Exceptio
 
 
 def written(op: type[Op], args: list[str]) -> str:
-    """How ``op`` applied to ``args`` is written: ``log(x)``, ``a * b``, ``-x``."""
+    """How ``op`` applied to ``args`` is written: ``log(x)``, ``a * b``, ``-x``,
+    ``sum(X, axis=0)``."""
     if op.symbol[0].isalpha():
+        if op.params == "axis" and len(args) == 2:
+            args = [args[0], f"axis={args[1]}"]  # max(X, 0) would be the element-wise max
         return f"{op.symbol}({', '.join(args)})"
     return f"-{args[0]}" if op is Neg else f" {op.symbol} ".join(args)
 

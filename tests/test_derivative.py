@@ -165,7 +165,7 @@ def inputs(op):
     """Random inputs inside the operation's domain (and off its kinks)."""
     wide = st.floats(-20, 20, allow_nan=False).filter(lambda v: abs(v) > 1e-3)
     positive = st.floats(1e-3, 50, allow_nan=False)
-    if op.name in ("log", "sqrt"):
+    if op.name in ("log", "log10", "log2", "sqrt"):
         return st.tuples(positive)
     if op.name == "tan":
         return st.tuples(wide.filter(lambda v: abs(math.cos(v)) > 1e-2))
@@ -317,3 +317,14 @@ def readme_transcripts():
 def test_readme_transcripts_are_real_runs(run, args, output):
     result = run(*args)
     assert (result.exit_code, result.stdout) == (0, output)
+
+
+@pytest.mark.parametrize("op", [FUNCTIONS["max"], FUNCTIONS["min"]], ids=lambda op: op.name)
+@pytest.mark.parametrize("a, b", [(1.0, 1.0), (0.0, 0.0), (-2.5, -2.5), (1.0, 2.0), (2.0, -1.0)])
+def test_max_and_min_rules_hold_at_ties_too(op, a, b):
+    """At a tie each input gets half; the rule (1 ± sign(a - b))/2 says the same."""
+    y = op.forward(a, b)
+    numeric = op.backward(1.0, y, a, b)
+    rules = [forward_value(rule_program(op, k), {"a": a, "b": b, "y": y}) for k in range(2)]
+    assert list(numeric) == rules
+    assert sum(numeric) == 1.0

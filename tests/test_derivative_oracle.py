@@ -71,6 +71,7 @@ MP_OPS = {
     "div": _div, "pow": lambda a, b: _real(mpmath.power(a, b)), "neg": lambda a: -a,
     "step": lambda a: mpmath.mpf(1) if a > 0 else mpmath.mpf(0),
     "sign": lambda a: mpmath.mpf(mpmath.sign(a)),
+    "hypot": mpmath.hypot, "atan2": mpmath.atan2, "maximum": max, "minimum": min,
 }
 
 

@@ -171,9 +171,9 @@ def test_my_sigmoid_gives_the_gradient_of_sigmoid_on_arrays():
     ("f(x) = f(x - 1)\nf(3)", "name error at 1:8: f calls itself; a function cannot be recursive "
      "(it is copied out at each call, and the graph must end)\n  f(x) = f(x - 1)\n         ^"),
     ("f(x) = g(x)\ng(x) = 1\nf(1)", "name error at 1:8: unknown function 'g'; known: abs, "
-     "affine, cos, cross_entropy, exp, log, log_softmax, max, mean, relu, reshape, sigmoid, sign, "
-     "sin, softmax, softmax_cross_entropy, sqrt, step, sum, tan, tanh, transpose (a function may "
-     "call "
+     "affine, atan, atan2, cos, cosh, cross_entropy, exp, hypot, log, log10, log2, log_softmax, "
+     "max, mean, min, pow, relu, reshape, sigmoid, sign, sin, sinh, softmax, "
+     "softmax_cross_entropy, sqrt, step, sum, tan, tanh, transpose (a function may call "
      "built-ins and functions defined before it)\n  f(x) = g(x)\n         ^"),
     ("f(x) = 1\nf(x) = f(x) + 1\nf(2)", "name error at 2:8: f calls itself; a function cannot be "
      "recursive (it is copied out at each call, and the graph must end)\n  f(x) = f(x) + 1\n"

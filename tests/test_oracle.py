@@ -106,6 +106,8 @@ def sp_sigmoid(a):
 SP_FUNCTIONS = {
     "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos,
     "tan": sp.tan, "tanh": sp.tanh, "sigmoid": sp_sigmoid, "relu": Relu, "abs": RealAbs,
+    "log10": lambda a: sp.log(a) / sp.log(10), "log2": lambda a: sp.log(a) / sp.log(2),
+    "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
 }
 
 MP_FUNCTIONS = {
@@ -113,6 +115,8 @@ MP_FUNCTIONS = {
     "cos": mpmath.cos, "tan": mpmath.tan, "tanh": mpmath.tanh,
     "sigmoid": lambda a: 1 / (1 + mpmath.exp(-a)),
     "relu": lambda a: a if a > 0 else mpmath.mpf(0), "abs": abs,
+    "log10": mpmath.log10, "log2": lambda a: mpmath.log(a, 2), "atan": mpmath.atan,
+    "sinh": mpmath.sinh, "cosh": mpmath.cosh,
 }
 
 
@@ -191,6 +195,9 @@ def run(text: str, bindings: dict[str, float]) -> cgcalc.Result:
 x, y = SYM["x"], SYM["y"]
 
 
+LOGS_AND_SQRT = ("log", "log10", "log2", "sqrt")  # defined for x > 0 (sqrt's derivative)
+
+
 def finite(lo, hi):
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
@@ -202,6 +209,19 @@ def away_from_zero(lo, hi):
 
 def away_from_tan_poles(v: float) -> bool:
     return abs(math.cos(v)) > 1e-2  # |v - (pi/2 + k pi)| > ~0.01
+
+
+def off_the_origin():
+    """x and y of either sign, not both within 1e-3 of 0."""
+    both = st.fixed_dictionaries({"x": finite(-1e3, 1e3), "y": finite(-1e3, 1e3)})
+    return both.filter(lambda p: math.hypot(p["x"], p["y"]) > 1e-3)
+
+
+def apart():
+    """x and y of either sign, at least 1e-3 apart (and from 0, where the oracle's x + y
+    + |x - y| would cancel a tiny x even at 50 digits)."""
+    both = st.fixed_dictionaries({"x": away_from_zero(1e-3, 1e3), "y": away_from_zero(1e-3, 1e3)})
+    return both.filter(lambda p: abs(p["x"] - p["y"]) > 1e-3)
 
 
 @dataclass(frozen=True)
@@ -240,6 +260,25 @@ OP_CASES = {
                                                           "y": finite(-5, 5)})),
     "pow_caret": OpCase("x ^ y", x**y, st.fixed_dictionaries({"x": finite(1e-2, 1e2),
                                                                "y": finite(-5, 5)})),
+    # issue 17's functions
+    "log10": OpCase("log10(x)", sp.log(x, 10), st.fixed_dictionaries({"x": finite(1e-3, 1e6)})),
+    "log2": OpCase("log2(x)", sp.log(x, 2), st.fixed_dictionaries({"x": finite(1e-3, 1e6)})),
+    "atan": OpCase("atan(x)", sp.atan(x), st.fixed_dictionaries({"x": finite(-1e3, 1e3)})),
+    "sinh": OpCase("sinh(x)", sp.sinh(x), st.fixed_dictionaries({"x": finite(-30, 30)})),
+    "cosh": OpCase("cosh(x)", sp.cosh(x), st.fixed_dictionaries({"x": finite(-30, 30)})),
+    "pow_function": OpCase("pow(x, y)", x**y, st.fixed_dictionaries({"x": finite(1e-2, 1e2),
+                                                                     "y": finite(-5, 5)})),
+    # atan2(y, x) and hypot off the origin, where their derivatives are undefined
+    "atan2": OpCase("atan2(y, x)", sp.atan2(y, x), off_the_origin().filter(
+        lambda p: p["x"] > 0 or abs(p["y"]) > 1e-3)),  # its jump from pi to -pi at y = 0 > x
+    "hypot": OpCase("hypot(x, y)", sp.sqrt(x**2 + y**2), off_the_origin()),
+    # max and min off their kink x = y (where each input gets half: test_functions_more.py),
+    # as (x + y ± |x - y|)/2 with |u| = sqrt(u**2), as relu above
+    "max": OpCase("max(x, y)", (x + y + sp.sqrt((x - y)**2)) / 2, apart()),
+    "min": OpCase("min(x, y)", (x + y - sp.sqrt((x - y)**2)) / 2, apart()),
+    "max_of_a_number": OpCase("max(x, 0.5)", (x + sp.Rational(1, 2) + sp.sqrt(
+        (x - sp.Rational(1, 2))**2)) / 2, st.fixed_dictionaries(
+        {"x": away_from_zero(1e-3, 1e3).filter(lambda v: abs(v - 0.5) > 1e-3)})),
 }
 # x**k for a literal integer k: any sign of x, the exponent is not a variable.
 for _k in range(-4, 5):
@@ -519,11 +558,11 @@ def mp_eval(tree, env: dict[str, object], trace: list | None = None):
                     raise Rejected(f"{name} near its kink")
                 if trace is not None:
                     trace.append(a > 0)
-            if name in ("log", "sqrt") and a < 1e-6:
+            if name in LOGS_AND_SQRT and a < 1e-6:
                 raise Rejected(f"{name} near or outside its domain")
             if name == "tan" and abs(mpmath.cos(a)) < 1e-6:
                 raise Rejected("tan near a pole")
-        if name in ("log", "sqrt") and a <= 0:
+        if name in LOGS_AND_SQRT and a <= 0:
             raise Rejected(f"{name} outside its domain")
         v = MP_FUNCTIONS[name](a)
     else:

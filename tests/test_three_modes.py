@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 import cgcalc
 from cgcalc.array_engine import evaluate_rows
 
-UNARY = ["-", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs"]
-BINARY = ["+", "-", "*", "/", "**"]
+UNARY = ["-", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs",
+         "log10", "log2", "atan", "sinh", "cosh"]
+BINARY = ["+", "-", "*", "/", "**", "atan2", "hypot", "pow", "max", "min"]  # and f(a, b)
 POINTS = [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0]
 SETTINGS = settings(max_examples=600, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -28,7 +29,7 @@ def trees():
         unary = st.tuples(st.sampled_from(UNARY), inner).map(
             lambda t: f"(-{t[1]})" if t[0] == "-" else f"{t[0]}({t[1]})")
         binary = st.tuples(inner, st.sampled_from(BINARY), inner).map(
-            lambda t: f"({t[0]} {t[1]} {t[2]})")
+            lambda t: f"{t[1]}({t[0]}, {t[2]})" if t[1][0].isalpha() else f"({t[0]} {t[1]} {t[2]})")
         return unary | binary
 
     return st.recursive(leaves, grow, max_leaves=8)

@@ -64,7 +64,7 @@ def _pieces(program: Program, node: int, first: int) -> list:
     if level is None:  # a function call
         pieces: list = [op.symbol, "("]
         for i, arg in enumerate(ins):
-            pieces += [", "] * bool(i) + [arg]
+            pieces += [", "] * bool(i) + ["axis="] * (i == 1 and op.params == "axis") + [arg]
         return pieces + [")"]
     left, right = ins
     if level == FACTOR:  # a power: its base is an atom, its exponent a factor
