@@ -72,7 +72,7 @@ class ExactResult(walk.Result):
         return None if grad is UNDEFINED else grad
 
     def _local(self, op: type[Op], y, xs: list) -> tuple:
-        with _working_precision(self.digits):
+        with working_precision(self.digits):
             locals_ = (rule.local(y, xs) for rule in local_rules(op))
             return tuple(None if d is UNDEFINED else d for d in locals_)
 
@@ -80,7 +80,7 @@ class ExactResult(walk.Result):
     def edge_grads(self) -> list:
         """What the reverse pass sent along each edge (None to an input that needs none)."""
         if "_edges" not in self.__dict__:
-            with _working_precision(self.digits):
+            with working_precision(self.digits):
                 self._edges = [_sent(self.program, self.values, self.grads, node)
                                for node in range(len(self.values))]
         return self._edges
@@ -111,7 +111,7 @@ class Formula:
                 self.steps.append(("operand", slots[name]) if name in slots else
                                   ("constant", name))  # pi, e: mpmath's, at the precision
             elif rule_op is Const:
-                self.steps.append(("number", _literal(rule, node)))
+                self.steps.append(("number", literal(rule, node)))
             else:
                 self.steps.append((forward(rule_op), ins, rule_op is Mul))
         self.output = rule.output
@@ -205,32 +205,50 @@ def evaluate(program: Program, bindings: Mapping[str, object] | None = None,
     ``"pi/4"``), or a float (taken at its exact binary value: pass ``"1.1"`` for eleven
     tenths). Raises :class:`~cgcalc.errors.CgcalcError` for arrays, which are floats.
     """
-    if program.array_ops:
-        raise CgcalcError("--exact works on numbers; this program uses array operations, "
-                          "which compute with floats (drop --exact)")
-    bindings = dict(bindings or {})
     wrt = None if wrt is None else list(dict.fromkeys(wrt))
-    implicit = [name for name in wrt or ()
-                if name in CONSTANTS and name in program.variables and name not in bindings]
-    with _working_precision(digits):
-        bindings.update({name: _constant(name) for name in implicit})
-        program = program.binding_constants(CONSTANTS.keys() & bindings.keys())
-        convert = lambda name, value, program, node: _exact_binding(name, value, digits)
-        values, variables, warnings = walk._leaf_values(program, bindings, convert, implicit)
-        for node in program.constants:
-            values[node] = _literal(program, node)
-        for name, node in program.variables.items():
-            if name not in bindings:
-                values[node] = _constant(name)
-        _forward(program, values)
+    with working_precision(digits):
+        program, values, variables, warnings = _forward_pass(program, bindings, wrt)
         names = walk._wrt(program, wrt, variables)
         grads = _backward(program, values)
         _check_gradients(program, values, grads, names)
     return ExactResult(program, values, grads, names, warnings, digits)
 
 
-class _working_precision:
-    """mpmath at ``digits`` + GUARD digits while a walk runs; its precision as it was after."""
+def value(program: Program, bindings: Mapping[str, object] | None = None,
+          digits: int = DIGITS):
+    """The forward pass alone (:func:`evaluate`'s value): a Fraction, or an mpmath number."""
+    with working_precision(digits):
+        program, values, _, _ = _forward_pass(program, bindings, None)
+    return values[program.output]
+
+
+def _forward_pass(program: Program, bindings: Mapping[str, object] | None,
+                  wrt: list[str] | None) -> tuple[Program, list, list[str], list[str]]:
+    """The program as evaluated (pi and e variables where bound), every node's value, the
+    bound variables and the warnings; at the working precision."""
+    if program.array_ops:
+        raise CgcalcError("--exact works on numbers; this program uses array operations, "
+                          "which compute with floats (drop --exact)")
+    bindings = dict(bindings or {})
+    implicit = [name for name in wrt or ()
+                if name in CONSTANTS and name in program.variables and name not in bindings]
+    digits = PRECISION.dps - GUARD
+    bindings.update({name: _constant(name) for name in implicit})
+    program = program.binding_constants(CONSTANTS.keys() & bindings.keys())
+    convert = lambda name, value, program, node: _exact_binding(name, value, digits)
+    values, variables, warnings = walk._leaf_values(program, bindings, convert, implicit)
+    for node in program.constants:
+        values[node] = literal(program, node)
+    for name, node in program.variables.items():
+        if name not in bindings:
+            values[node] = _constant(name)
+    _forward(program, values)
+    return program, values, variables, warnings
+
+
+class working_precision:
+    """mpmath at ``digits`` + GUARD digits while a walk (or arithmetic on its results) runs;
+    its precision as it was after."""
 
     def __init__(self, digits: int) -> None:
         self.dps = digits + GUARD
@@ -242,6 +260,8 @@ class _working_precision:
         mpmath = sys.modules.get("mpmath")
         self.mp_before = mpmath.mp.dps if mpmath else None
         PRECISION.dps = self.dps
+        if mpmath:  # mpmath numbers given (bindings) multiply at this precision, not the last
+            mpmath.mp.dps = self.dps
 
     def __exit__(self, *error) -> None:
         import sys
@@ -288,10 +308,13 @@ def _number_pattern() -> re.Pattern[str]:
     return re.compile(terminal_regex("NUMBER"))
 
 
-def _literal(program: Program, node: int) -> Fraction:
+def literal(program: Program, node: int) -> Fraction:
     """A number literal as the fraction its text says (``1.1`` is 11/10). A literal that
-    is not in the source as written (one an expansion added) is its float, exactly."""
+    is not in the source as written (one an expansion added) is its float, exactly; one
+    that is a Fraction already (a derivative program's, made with ``--exact``) is itself."""
     value = program.constants[node]
+    if type(value) is Fraction:
+        return value
     match = _number_pattern().match(program.source, program.pos[node])
     if match and float(match[0]) == value:
         return Fraction(match[0])

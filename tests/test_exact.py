@@ -364,3 +364,11 @@ def test_a_new_operation_needs_only_its_rule_and_an_mpmath_name_or_expansion(mon
     for got, expected in zip([result.value, *result.gradients.values()], want):
         assert not is_exact(got)
         assert abs(got - expected) <= abs(expected) * mpmath.mpf(10) ** -40
+
+
+def test_approximate_bindings_are_multiplied_at_the_digits_asked_for(run):
+    """pi/4 times pi/4 involves no Fraction, which used to be what set mpmath's precision:
+    the product was right to 16 digits only (0.616850275068084874519...)."""
+    out = run("x*y", "x=pi/4", "y=pi/4", "--exact", "--digits", "30", "--json")
+    assert json.loads(out.stdout)["value"] == 0.61685027506808491367715568749
+    assert out.stdout.startswith('{"value": 0.616850275068084913677155687492, ')

@@ -136,15 +136,17 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
     result = check.result
     _print_value(console, NodeNames(result.program, precision)[result.program.output],
                  result.value, precision)
-    columns = [("variable", "left"), ("shape", "left"), ("h", "right"), ("max abs diff", "right"),
-               ("max rel diff", "right"), ("check", "left")]
+    exact = [("backpropagation", "right")] if result.exact else []  # --exact: its gradients
+    columns = [("variable", "left"), ("shape", "left"), *exact, ("h", "right"),
+               ("max abs diff", "right"), ("max rel diff", "right"), ("check", "left")]
     rows = []
     for v in check.variables:
         verdict = (Text("pass", "green") if v.passed else Text("FAIL", "red")) \
             if v.passed is not None else "skipped: not differentiable"
         numbers = ["", "", ""] if v.max_abs is None else [
             f"{v.step:.2g}", f"{v.max_abs:.2g}", f"{v.max_rel:.2g}"]
-        rows.append([v.name, str(v.shape) if v.shape else "scalar", *numbers, verdict])
+        gradient = [cell(result.gradients[v.name], precision)] if exact else []
+        rows.append([v.name, str(v.shape) if v.shape else "scalar", *gradient, *numbers, verdict])
     console.print()
     _print_table(console, columns, rows, precision)
     notes = _edge_notes(check)
