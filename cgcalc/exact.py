@@ -30,7 +30,7 @@ from fractions import Fraction
 from functools import cache
 
 from . import walk
-from .errors import BindingError, CgcalcError, EvaluationError
+from .errors import BindingError, CgcalcError
 from .exact_ops import ONE, PRECISION, ZERO, approximate, forward, is_exact, mp
 from .graph import Program
 from .ops import CONSTANTS, OPERANDS, Const, Mul, Op, Sign, Step, Var
