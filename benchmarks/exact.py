@@ -1,8 +1,9 @@
 """--exact: what exact rationals cost, as a whole process and in the engine.
 
 1. The apple-orange example as a whole process, ``--json``, with and without
-   ``--exact`` (medians of interleaved runs); and whether the exact run imported mpmath
-   (it must not: nothing there leaves the rationals).
+   ``--exact`` (medians of interleaved runs), for eval, check, diff and hessian; and
+   whether the exact eval imported mpmath (it must not: nothing there leaves the
+   rationals).
 2. A 10^4-term rational program (decimal literals, ``+ - * /`` and integer powers of
    three variables bound to thirds and sevenths), parsed once, both passes exact
    against float, in-process (medians); the float value's relative error against the
@@ -30,21 +31,26 @@ IMPORTS_MPMATH = ("import sys; from cgcalc.cli import main; sys.argv[0] = 'cgcal
                   "print('mpmath imported:', 'mpmath' in sys.modules, file=sys.stderr)")
 
 
+COMMANDS = {"eval": [], "check": ["check"], "diff": ["diff", "--wrt", "tax"],
+            "hessian": ["hessian"]}
+
+
 def whole_process(runs: int) -> None:
     cgcalc = str(Path(sys.executable).with_name("cgcalc"))
-    commands = {"float": [cgcalc, EXPR, *BINDINGS, "--json"],
-                "--exact": [cgcalc, EXPR, *BINDINGS, "--json", "--exact"]}
-    for command in commands.values():
-        subprocess.run(command, check=True, capture_output=True)
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, command in commands.items():
-            start = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-            times[name].append(time.perf_counter() - start)
-    plain, exact = (statistics.median(times[name]) for name in commands)
-    print(f"apple-orange, whole process, median of {runs}: float {plain * 1e3:.1f} ms, "
-          f"--exact {exact * 1e3:.1f} ms: {exact / plain:.2f}x")
+    for name, words in COMMANDS.items():
+        commands = {"float": [cgcalc, *words, EXPR, *BINDINGS, "--json"],
+                    "--exact": [cgcalc, *words, EXPR, *BINDINGS, "--json", "--exact"]}
+        for command in commands.values():
+            subprocess.run(command, check=True, capture_output=True)
+        times: dict[str, list[float]] = {kind: [] for kind in commands}
+        for _ in range(runs):
+            for kind, command in commands.items():
+                start = time.perf_counter()
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                times[kind].append(time.perf_counter() - start)
+        plain, exact = (statistics.median(times[kind]) for kind in commands)
+        print(f"apple-orange {name}, whole process, median of {runs}: float {plain * 1e3:.1f} "
+              f"ms, --exact {exact * 1e3:.1f} ms: {exact / plain:.2f}x")
     check = subprocess.run([sys.executable, "-c", IMPORTS_MPMATH, EXPR, *BINDINGS, "--exact",
                             "--json"], check=True, capture_output=True, text=True)
     print(f"  {check.stdout.strip()}; {check.stderr.strip()}")

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from .engine import evaluate, value
 from .errors import CgcalcError, EvaluationError
 from .graph import Program
-from .walk import Result
+from .exact_ops import is_exact
+from .walk import Result, as_float
 
 EDGE_SEARCH = 12  #: near an edge of the domain, h / 10**k is tried for k up to this
 
@@ -70,26 +71,35 @@ class GradientCheck:
 
 
 def gradient_check(program: Program, bindings: Mapping, tol: float = 1e-6, step: float = 1e-4,
-                   wrt: Iterable[str] | None = None) -> GradientCheck:
+                   wrt: Iterable[str] | None = None, digits: int | None = None) -> GradientCheck:
     """Compare backpropagation with differences of relative step ``step`` for every variable.
 
     An element passes when |numerical - backprop| <= tol * max(1, |numerical|, |backprop|):
-    an absolute tolerance for small gradients, a relative one for large.
+    an absolute tolerance for small gradients, a relative one for large. ``digits``:
+    backpropagation on exact numbers (``--exact``, :func:`cgcalc.exact.evaluate`, with that
+    many digits for what leaves the rationals; ``bindings`` may be exact); the
+    differences, which are what floats are for, take the bindings as floats.
     """
+    exact_bindings, bindings = bindings, _floats(bindings) if digits is not None else bindings
     value(program, bindings)  # a first pass loads what it needs (NumPy), so neither time counts it
     start = time.perf_counter()
-    result = evaluate(program, bindings, wrt=wrt)
+    if digits is None:
+        result = evaluate(program, bindings, wrt=wrt)
+    else:
+        from .exact import evaluate as evaluate_exact
+
+        result = evaluate_exact(program, exact_bindings, wrt=wrt, digits=digits)
     backprop_seconds = time.perf_counter() - start
     start = time.perf_counter()
     checks, passes = [], 0
     for name, grad in result.gradients.items():
-        point = result.values[program.variables[name]]
+        point = _float(result.values[program.variables[name]])
         shape = tuple(getattr(point, "shape", ()))
         if grad is None:
             checks.append(VariableCheck(name, shape, None, None, None))
             continue
-        differences = _Differences(program, bindings, name, point, _total(result.value))
-        backprop = grad.ravel().tolist() if shape else [grad]
+        differences = _Differences(program, bindings, name, point, _float(_total(result.value)))
+        backprop = grad.ravel().tolist() if shape else [_float(grad)]
         numerical = []
         for k, b in enumerate(backprop):
             x = float(differences.flat[k])
@@ -172,6 +182,16 @@ class _Differences:
                 error.source, error.pos)
         near_side = up if side > 0 else down
         return (-3 * self.at_point + 4 * near_side - far) / (2 * dx), h, "one-sided"
+
+
+def _floats(bindings: Mapping) -> dict:
+    """Exact bindings (Fractions, mpmath numbers) as floats, for the differences."""
+    return {name: _float(number) for name, number in bindings.items()}
+
+
+def _float(number):
+    """An exact number as the float nearest to it; a float or an array as it is."""
+    return as_float(number) if is_exact(number) or hasattr(number, "_mpf_") else number
 
 
 def _within(numerical: float, backprop: float, tol: float) -> bool:

@@ -489,6 +489,23 @@ def _refused(option: str, why: str, flag: bool = True) -> Callable:
     return click.option(option, is_flag=flag, hidden=True, expose_value=False, callback=refuse)
 
 
+def _exact_options(command: Callable) -> Callable:
+    """--exact and --digits, handed on as ``exact``: the digits, or None without --exact."""
+
+    @functools.wraps(command)
+    def callback(*args, exact: bool, digits: int, **options):
+        return command(*args, exact=digits if exact else None, **options)
+
+    callback = click.option(
+        "--digits", type=click.IntRange(1, 100_000), default=30, show_default=True,
+        help="With --exact: significant digits of what is not rational.")(callback)
+    return click.option(
+        "--exact", is_flag=True,
+        help="Compute with exact fractions: 1.1 is 11/10, x=1/3 one third. What leaves "
+             "the rationals (exp, log, sqrt(2), pi...) is computed to --digits and marked "
+             "approximate (≈, \"exact\": false).")(callback)
+
+
 _json_option = click.option("--json", "as_json", is_flag=True,
                             help="Print one JSON object instead of tables.")
 _wrt_option = click.option("--wrt", multiple=True, metavar="NAME",
@@ -515,15 +532,10 @@ _wrt_option = click.option("--wrt", multiple=True, metavar="NAME",
 @click.option("--explain", is_flag=True,
               help="Also show the reverse pass step by step: each node's local derivative "
                    "rule, the upstream gradient and their product (the chain rule).")
-@click.option("--exact", is_flag=True,
-              help="Compute with exact fractions: 1.1 is 11/10, x=1/3 one third. What leaves "
-                   "the rationals (exp, log, sqrt(2), pi...) is computed to --digits and marked "
-                   "approximate (≈, \"exact\": false).")
-@click.option("--digits", type=click.IntRange(1, 100_000), default=30, show_default=True,
-              help="With --exact: significant digits of what is not rational.")
+@_exact_options
 def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: bool,
                  wrt: tuple[str, ...], gradient: dict, jacobian: bool, explain: bool,
-                 exact: bool, digits: int) -> None:
+                 exact: int | None) -> None:
     """Evaluate EXPRESSION and differentiate it with respect to every variable.
 
     EXPRESSION is a program: statements `name = expression` separated by `;` or
@@ -541,7 +553,7 @@ def eval_command(expression: _Expression, precision: int, as_json: bool, nodes: 
     if jacobian:
         result = _jacobian(expression, wrt, gradient, nodes or explain)
     else:
-        result, _ = expression.evaluate(wrt, digits if exact else None, **gradient)
+        result, _ = expression.evaluate(wrt, exact, **gradient)
     if as_json:
         from .render.json_doc import write
 
@@ -577,6 +589,7 @@ def _jacobian(expression: _Expression, wrt: tuple[str, ...], gradient: dict,
     'Program and bindings': 'cgcalc check "softmax_cross_entropy(affine(relu(affine(X, W1, b1)), W2, b2), t)" \\\n--vars examples/two_layer.json',
     'Output': 'cgcalc check "sigmoid(x)" x=0.5 --expand --precision 4 --json',
     'Gradients': 'cgcalc check "x**3 * sin(y)" x=2 y=0.5 --wrt x --tol 1e-8 --step 1e-5',
+    'Exact arithmetic': 'cgcalc check "x/3 + exp(y)" x=1 y=1/2 --exact --digits 20',
 }, epilog=f"""{_BINDINGS}
 
 {EXIT_CODES}""")
@@ -592,8 +605,9 @@ def _jacobian(expression: _Expression, wrt: tuple[str, ...], gradient: dict,
                    "h = STEP × max(1, |x|), or h = STEP where |x| > 1 and that agrees better "
                    "(sin, exp). Nearer than h to an edge of the domain, h = STEP × the distance "
                    "to it; at the edge, one-sided differences. The report gives the h used.")
+@_exact_options
 def check_command(expression: _Expression, precision: int, as_json: bool, wrt: tuple[str, ...],
-                  tol: float, step: float) -> None:
+                  tol: float, step: float, exact: int | None) -> None:
     """Check the gradients of EXPRESSION: backpropagation against central differences.
 
     Computes every gradient twice, by backpropagation and by central differences
@@ -604,8 +618,8 @@ def check_command(expression: _Expression, precision: int, as_json: bool, wrt: t
     from .check import gradient_check
     from .errors import GradientCheckError
 
-    program, bindings, _ = expression.program()
-    report = gradient_check(program, bindings, tol=tol, step=step, wrt=wrt or None)
+    program, bindings, _ = expression.program(exact)
+    report = gradient_check(program, bindings, tol=tol, step=step, wrt=wrt or None, digits=exact)
     _warn(report.result.warnings)
     if as_json:
         from .render.json_doc import check_dumps
@@ -860,6 +874,7 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None, as_j
     'Program and bindings': 'cgcalc diff -f docs/apple_orange.cg --vars examples/apple_orange.json --wrt tax',
     'Output': 'cgcalc diff "sigmoid(x)" x=0.5 --expand --precision 4 --json',
     'Gradients': 'cgcalc diff "x**3*y" --wrt x --order 2',
+    'Exact arithmetic': 'cgcalc diff "x**3/3" --wrt x x=1/3 --exact',
 }, epilog=f"""{_BINDINGS}
 
 {EXIT_CODES}""")
@@ -873,8 +888,9 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None, as_j
               help="Differentiate N times by the one --wrt variable.")
 @click.option("--of", metavar="NAME",
               help="Differentiate the assigned name NAME instead of the last statement.")
+@_exact_options
 def diff_command(expression: _Expression, precision: int, as_json: bool, wrt: tuple[str, ...],
-                 order: int, of: str | None) -> None:
+                 order: int, of: str | None, exact: int | None) -> None:
     """Print the derivative of EXPRESSION as a program of cgcalc's own language.
 
     The derivative is built by the reverse pass from each operation's derivative
@@ -887,7 +903,7 @@ def diff_command(expression: _Expression, precision: int, as_json: bool, wrt: tu
     from .render.derivatives import diff_json, diff_text
     from .render.source import to_source
 
-    program, bindings, _ = expression.program()
+    program, bindings, _ = expression.program(exact)
     if of is not None:
         program = program.with_output(program.named(of))
     if not wrt:
@@ -900,14 +916,15 @@ def diff_command(expression: _Expression, precision: int, as_json: bool, wrt: tu
         raise click.UsageError("--order N takes one --wrt; for mixed partials repeat --wrt "
                                "(--wrt x --wrt x --wrt y)")
     names = list(wrt) * order
-    derived = derivative(program, names)
+    derived = derivative(program, names, exact=exact is not None)
     value = None
     if bindings or not program.free_variables():
-        value, warnings = value_at(program, derived, names[0], bindings)
+        value, warnings = value_at(program, derived, names[0], bindings, exact)
         _warn(warnings)
-    source = to_source(derived)
+    # under --exact its literals are exact decimals, which its floats may not hold
+    source = derived.source if exact is not None else to_source(derived)
     if as_json:
-        click.echo(diff_json(source, names, value))
+        click.echo(diff_json(source, names, value, exact))
     else:
         click.echo(diff_text(source, _top(program), names, value, precision))
 
@@ -916,6 +933,7 @@ def diff_command(expression: _Expression, precision: int, as_json: bool, wrt: tu
     'Program and bindings': 'cgcalc hessian "(apple*apple_num + orange*orange_num)*tax" --vars examples/apple_orange.json',
     'Output': 'cgcalc hessian "x**2*y + sin(x*y)" x=1 y=2 --precision 4 --json',
     'Gradients': 'cgcalc hessian "y = x**2*z; y + z" x=1 z=2 --of y',
+    'Exact arithmetic': 'cgcalc hessian "x**2*y/3 + exp(y)" x=1/2 y=0 --exact --digits 15',
 }, epilog=f"""{_BINDINGS}
 
 {EXIT_CODES}""")
@@ -924,8 +942,9 @@ def diff_command(expression: _Expression, precision: int, as_json: bool, wrt: tu
 @_json_option
 @click.option("--of", metavar="NAME",
               help="Differentiate the assigned name NAME instead of the last statement.")
+@_exact_options
 def hessian_command(expression: _Expression, precision: int, as_json: bool,
-                    of: str | None) -> None:
+                    of: str | None, exact: int | None) -> None:
     """Print the Hessian of EXPRESSION: every second partial derivative at the bindings.
 
     The gradient is built once as a graph and differentiated again by the reverse
@@ -934,12 +953,12 @@ def hessian_command(expression: _Expression, precision: int, as_json: bool,
     from .differentiate import hessian
     from .render.derivatives import hessian_json, hessian_text
 
-    program, bindings, _ = expression.program()
+    program, bindings, _ = expression.program(exact)
     if of is not None:
         program = program.with_output(program.named(of))
-    result = hessian(program, bindings)
+    result = hessian(program, bindings, digits=exact)
     if as_json:
-        click.echo(hessian_json(result))
+        click.echo(hessian_json(result, exact))
     else:
         click.echo(hessian_text(result, _top(program), precision))
 

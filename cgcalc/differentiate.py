@@ -16,13 +16,17 @@ the engine's reverse pass differentiate it numerically, one row per variable.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
 from functools import cache
 from typing import NamedTuple
 
 from .engine import evaluate
 from .engine import value as forward_value
+from .render.source import literal_text
 from .walk import written
 from .errors import BindingError, CgcalcError, EvaluationError, UnknownNameError
 from .graph import Program
@@ -31,9 +35,14 @@ from .ops import CONSTANTS, OPERANDS, Add, Const, Div, Mul, Neg, Op, Pow, Sign, 
 
 class Graph:
     """An expression DAG made through :meth:`make`: ids are a topological order (inputs
-    first) and equal expressions are one node, so shared subexpressions stay shared."""
+    first) and equal expressions are one node, so shared subexpressions stay shared.
 
-    def __init__(self) -> None:
+    ``exact`` (``--exact``): numbers are the Fractions their text says and are folded
+    exactly, so that the derivative's literals are exact too (``1e16 + 1`` is not 1e16).
+    """
+
+    def __init__(self, exact: bool = False) -> None:
+        self.exact = exact
         self.ops: list[type[Op]] = []
         self.args: list[tuple[int, ...]] = []
         self.value: dict[int, float] = {}  #: constant node -> its number
@@ -50,8 +59,9 @@ class Graph:
         return node
 
     def const(self, value: float) -> int:
-        node = self._node(Const, (), (Const, value + 0.0))  # + 0.0: -0.0 is 0
-        self.value[node] = value + 0.0
+        value = Fraction(value) if self.exact else value + 0.0  # + 0.0: -0.0 is 0
+        node = self._node(Const, (), (Const, value))
+        self.value[node] = value
         return node
 
     def var(self, name: str) -> int:
@@ -79,12 +89,12 @@ class Graph:
         if None in values:
             return None
         try:
-            value = op.forward(*values)
+            value = _exact_forward(op)(*values) if self.exact else op.forward(*values)
         except (ArithmeticError, ValueError):
             return None
-        if not math.isfinite(value):
+        if not _writable(value):
             return None
-        if op in (Neg, Step, Sign) or len(number(value)) <= len(written(op, list(map(number, values)))):
+        if op in (Neg, Step, Sign) or len(literal_text(value)) <= len(written(op, list(map(literal_text, values)))):
             return self.const(value)
         return None
 
@@ -92,10 +102,20 @@ class Graph:
         return self.value.get(node) == value
 
 
-def number(value: float) -> str:
-    """A number as the language writes it, every digit kept: ``2``, ``0.5``, ``1e-05``."""
-    text = repr(value)
-    return text[:-2] if text.endswith(".0") else text
+def _writable(value) -> bool:
+    """Can a fold's result be a literal: a finite float, or a Fraction whose decimal ends
+    (1/3 stays a division)?"""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    from .render.exact_numbers import terminates
+
+    return type(value) is Fraction and terminates(value)
+
+
+def _exact_forward(op: type[Op]):
+    from .exact_ops import forward
+
+    return forward(op)
 
 
 # Simplifications that keep every value: each returns a simpler node, or None for none.
@@ -143,7 +163,7 @@ def _mul(g: Graph, a: int, b: int) -> int | None:
         return g.make(Mul, (b, a))
     if a in g.value and g.ops[b] is Mul and g.args[b][0] in g.value:  # 2*(3*x) is 6*x
         product = g.value[a] * g.value[g.args[b][0]]
-        if math.isfinite(product):
+        if _writable(product):
             return g.make(Mul, (g.const(product), g.args[b][1]))
     if g.ops[b] is Neg:  # x*-y is -(x*y), and so is -x*y: a sum then subtracts it
         return g.make(Neg, (g.make(Mul, (a, g.args[b][0])),))
@@ -216,10 +236,17 @@ def _local(g: Graph, op: type[Op], k: int, args: tuple[int, ...], node: int) -> 
             name = rule.names[i]
             copied.append(operands[name] if name in operands else g.var(name))  # pi, e
         elif rule_op is Const:
-            copied.append(g.const(rule.constants[i]))
+            copied.append(g.const(_number_of(rule, i) if g.exact else rule.constants[i]))
         else:
             copied.append(g.make(rule_op, tuple(copied[j] for j in ins)))
     return copied[rule.output]
+
+
+def _number_of(program: Program, node: int) -> Fraction:
+    """A literal as the Fraction its text says (``--exact``)."""
+    from .exact import literal
+
+    return literal(program, node)
 
 
 def copy_program(g: Graph, program: Program) -> int:
@@ -232,7 +259,7 @@ def copy_program(g: Graph, program: Program) -> int:
         if op is Var:
             new[node] = g.var(program.names[node])
         elif op is Const:
-            new[node] = g.const(program.constants[node])
+            new[node] = g.const(_number_of(program, node) if g.exact else program.constants[node])
         else:
             if op.array_only:
                 raise CgcalcError(f"{op.symbol} works on arrays; derivative programs are written "
@@ -363,12 +390,15 @@ def _expression(g: Graph, program: Program, root: int, emitted: dict[int, int]) 
 # The library's entry points.
 
 
-def derivative(program: Program | str, wrt: str | Sequence[str], of: str | None = None) -> Program:
+def derivative(program: Program | str, wrt: str | Sequence[str], of: str | None = None,
+               exact: bool = False) -> Program:
     """∂f/∂wrt as a program of the language: parse it, print it, evaluate it, differentiate it.
 
     ``wrt`` is a variable's name, or several names to differentiate by one after the other
     (``["x", "x"]`` for the second derivative, ``["x", "y"]`` for a mixed partial). ``of``
     names an assigned intermediate to differentiate instead of the program's value.
+    ``exact``: constants are folded as exact rationals, so that the derivative's literals
+    are exact and :func:`cgcalc.exact.evaluate` gives its exact value (``--exact``).
     Raises :class:`UnknownNameError` for a name that is not a variable of the program.
     """
     from .parser import parse
@@ -380,7 +410,7 @@ def derivative(program: Program | str, wrt: str | Sequence[str], of: str | None 
         program = program.with_output(program.named(of))
     names = [wrt] if isinstance(wrt, str) else list(wrt)
     check_variables(program, names)
-    g = Graph()
+    g = Graph(exact)
     root = copy_program(g, program)
     for name in names:
         root = gradients(g, root, [name])[0]
@@ -396,16 +426,26 @@ def check_variables(program: Program, names: Sequence[str]) -> None:
                                f"the program (its variables: {variables})")
 
 
-def value_at(program: Program, derived: Program, wrt: str,
-             bindings: Mapping[str, float]) -> tuple[float, list[str]]:
+def value_at(program: Program, derived: Program, wrt: str, bindings: Mapping[str, float],
+             digits: int | None = None) -> tuple[float, list[str]]:
     """The value of ``derived``, a derivative of ``program`` by ``wrt`` first, at a point of
-    numbers that ``program`` and its gradient by ``wrt`` are defined at; and the warnings."""
-    for name, value in bindings.items():
-        if not isinstance(value, (int, float)):
-            raise BindingError(f"derivatives are evaluated at numbers; {name} is bound to an array")
-    result = evaluate(program, bindings, wrt=[wrt])
+    numbers that ``program`` and its gradient by ``wrt`` are defined at; and the warnings.
+    ``digits``: on exact numbers (``--exact``; ``derived`` made with ``exact=True``), with
+    that many digits for what leaves the rationals."""
+    if digits is not None:
+        from . import exact
+
+        result = exact.evaluate(program, bindings, wrt=[wrt], digits=digits)
+        evaluate_value = functools.partial(exact.value, digits=digits)
+    else:
+        for name, value in bindings.items():
+            if not isinstance(value, (int, float)):
+                raise BindingError(f"derivatives are evaluated at numbers; {name} is bound "
+                                   "to an array")
+        result = evaluate(program, bindings, wrt=[wrt])
+        evaluate_value = forward_value
     try:
-        return forward_value(derived, bindings), result.warnings
+        return evaluate_value(derived, bindings), result.warnings
     except EvaluationError as error:
         raise EvaluationError(f"the derivative is not defined here: {error.message}",
                               error.source, error.pos) from None
@@ -420,24 +460,36 @@ class Hessian(NamedTuple):
 
 
 def hessian(program: Program | str, bindings: Mapping[str, float] | None = None,
-            of: str | None = None) -> Hessian:
+            of: str | None = None, digits: int | None = None) -> Hessian:
     """The Hessian of a program of numbers at ``bindings``, by every bound variable.
 
     The gradient is built once as a graph (:func:`gradients`), and the engine's reverse
     pass differentiates each of its components: row i is the gradient of ∂f/∂x_i. The
     two mixed partials of a pair are computed apart and agree to rounding wherever f is
     twice differentiable; their mean is given, so the matrix is exactly symmetric.
+    ``digits``: on exact numbers (``--exact``, :func:`cgcalc.exact.evaluate`), where the two
+    agree exactly, with that many digits for what leaves the rationals.
     """
     from .parser import parse
 
     if isinstance(program, str):
         program = parse(program)
-    first = evaluate(program, bindings, of=of)
+    if digits is not None:
+        from . import exact
+
+        if of is not None:
+            program = program.with_output(program.named(of))
+        evaluate_at = functools.partial(exact.evaluate, digits=digits)
+        first, zero, precision = evaluate_at(program, bindings), Fraction(0), \
+            exact.working_precision(digits)
+    else:
+        evaluate_at, zero, precision = evaluate, 0.0, contextlib.nullcontext()
+        first = evaluate(program, bindings, of=of)
     if first.arrays:
         raise BindingError("a Hessian is computed for programs of numbers; this one has arrays")
     program = first.program
     names = list(first.gradients)
-    g = Graph()
+    g = Graph(exact=digits is not None)
     components = gradients(g, copy_program(g, program), names)
     grad_program, roots = to_program(g, components or [g.const(0.0)])
     for name in names:
@@ -445,14 +497,20 @@ def hessian(program: Program | str, bindings: Mapping[str, float] | None = None,
     rows = []
     for name, root in zip(names, roots):
         try:
-            result = evaluate(grad_program.with_output(root), bindings)
+            result = evaluate_at(grad_program.with_output(root), bindings)
         except EvaluationError as error:
             raise EvaluationError(f"a second derivative by {name} is not finite here: "
                                   f"{error.message}") from None
-        rows.append([result.gradients.get(other, 0.0) for other in names])
-    matrix = [[rows[i][j] if i == j else 0.5 * rows[i][j] + 0.5 * rows[j][i]
-               for j in range(len(names))] for i in range(len(names))]
+        rows.append([result.gradients.get(other, zero) for other in names])
+    with precision:  # --exact: the mean of two approximate partials to the digits asked for
+        matrix = [[_mean(rows[i][j], rows[j][i]) for j in range(len(names))]
+                  for i in range(len(names))]
     return Hessian(first.value, names, matrix)
+
+
+def _mean(a, b):
+    """Of two mixed partials: either, where they are equal (always, when exact)."""
+    return a if a == b else 0.5 * a + 0.5 * b if isinstance(a, float) else (a + b) / 2
 
 
 def jacobian(program: Program | str, bindings: Mapping | None = None,

@@ -31,6 +31,9 @@ class Op:
     # Arrays (cgcalc.array_engine): the scalar rules above stay as they are; an operation
     # whose scalar rules cannot take arrays names a NumPy function or adds array kernels.
     numpy: ClassVar[str] = ""  #: NumPy function that is ``forward`` on arrays
+    #: mpmath function that is ``forward`` on exact numbers (``--exact``) where the value
+    #: leaves the rationals; without one, ``forward`` must be rational arithmetic
+    mpmath: ClassVar[str] = ""
     array_forward: ClassVar[Callable[..., object] | None] = None
     array_backward: ClassVar[Callable[..., tuple] | None] = None
     array_only: ClassVar[bool] = False  #: defined on arrays only (``@``, ``sum``...)
@@ -144,6 +147,7 @@ class Pow(Op):
         return da, db
 
     numpy = "power"
+    mpmath = "power"
 
     @staticmethod
     def array_backward(dout, y, a, b):
@@ -183,6 +187,7 @@ class Exp(Op):
         return (dout * y,)
 
     numpy = "exp"
+    mpmath = "exp"
 
 
 @register
@@ -198,6 +203,7 @@ class Log(Op):
         return (dout / x,)
 
     numpy = "log"
+    mpmath = "log"
 
 
 @register
@@ -213,6 +219,7 @@ class Sqrt(Op):
         return (dout * 0.5 / y,)
 
     numpy = "sqrt"
+    mpmath = "sqrt"
 
 
 @register
@@ -228,6 +235,7 @@ class Sin(Op):
         return (dout * math.cos(x),)
 
     numpy = "sin"
+    mpmath = "sin"
     array_backward = staticmethod(lambda dout, y, x: (dout * _np().cos(x),))
 
 
@@ -244,6 +252,7 @@ class Cos(Op):
         return (-dout * math.sin(x),)
 
     numpy = "cos"
+    mpmath = "cos"
     array_backward = staticmethod(lambda dout, y, x: (-dout * _np().sin(x),))
 
 
@@ -260,6 +269,7 @@ class Tan(Op):
         return (dout * (1.0 + y * y),)
 
     numpy = "tan"
+    mpmath = "tan"
 
 
 @register
@@ -275,6 +285,7 @@ class Tanh(Op):
         return (dout * (1.0 - y * y),)
 
     numpy = "tanh"
+    mpmath = "tanh"
 
 
 def _sigmoid(x: float) -> float:
@@ -291,6 +302,7 @@ class Sigmoid(Op):
     arity = 1
     forward = staticmethod(_sigmoid)
     expansion = "1/(1 + exp(-x))"
+    mpmath = "sigmoid"
     rule = "the book's four steps of 1/(1 + exp(-x)) collapse into y(1 - y)", ("y*(1 - y)",)
 
     @staticmethod
@@ -334,6 +346,7 @@ class Abs(Op):
         return (dout if x > 0.0 else -dout if x < 0.0 else 0.0,)
 
     numpy = "abs"
+    mpmath = "fabs"
     array_backward = staticmethod(  # where x is 0 nothing passes, even an infinite dout
         lambda dout, y, x: (_np().where(x > 0.0, dout, _np().where(x < 0.0, -dout, 0.0)),))
 
@@ -393,6 +406,7 @@ class Log2(Op):
     domain = "log2 is defined for x > 0"
     forward = staticmethod(math.log2)
     rule = "one over the input times log(2)", ("1/(x*log(2))",)
+    expansion = "log(x)/log(2)"  # mpmath has no log2; --exact computes it from this
 
     @staticmethod
     def backward(dout, y, x):

@@ -5,7 +5,10 @@ Oracles: SymPy's exact ``Rational`` arithmetic and ``diff`` on random rational p
 rational (the digits asked for agree).
 """
 
+import itertools
+import math
 import json
+import re
 import subprocess
 import sys
 from fractions import Fraction
@@ -13,14 +16,16 @@ from fractions import Fraction
 import mpmath
 import pytest
 import sympy
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cgcalc
 import cgcalc.exact
-from cgcalc.exact_ops import RULES, is_exact
-from cgcalc.ops import FUNCTIONS, OPERATORS, Neg
+from cgcalc.exact_ops import is_exact
+from cgcalc.ops import FUNCTIONS, OPERANDS, OPERATORS, Neg, Op
+from cgcalc.walk import written
 from cgcalc.render.exact_numbers import json_number, text
+import test_three_modes as three_modes
 from conftest import APPLE_ORANGE_EXPR
 
 APPLE_ORANGE_WORDS = [APPLE_ORANGE_EXPR, "apple=100", "apple_num=2", "orange=150", "orange_num=3",
@@ -141,9 +146,38 @@ def test_arrays_and_batch_refuse_exact(run, args, message):
     assert out.stderr == message + "\n"
 
 
-def test_every_scalar_operation_has_an_exact_rule():
-    scalar = {op for op in (*FUNCTIONS.values(), *OPERATORS.values(), Neg) if not op.array_only}
-    assert scalar <= RULES.keys()
+SCALAR_OPS = sorted({op for op in (*FUNCTIONS.values(), *OPERATORS.values(), Neg)
+                     if not op.array_only}, key=lambda op: op.name)
+POINTS = [Fraction(-3, 2), Fraction(-1, 3), Fraction(0), Fraction(1, 2), Fraction(1),
+          Fraction(9, 4), Fraction(3)]
+
+
+def outcome(evaluate, source, point):
+    """The value and gradients, or the error's message."""
+    try:
+        result = evaluate(cgcalc.parse(source), point)
+    except cgcalc.EvaluationError as error:
+        return str(error)
+    return [result.value, *result.gradients.values()]
+
+
+@pytest.mark.parametrize("op", SCALAR_OPS, ids=lambda op: op.name)
+def test_every_scalar_operation_works_exactly_from_its_rule_and_mpmath_name(op):
+    """An operation needs nothing for --exact but its rule and, if it leaves the
+    rationals, an mpmath name: at points in and out of its domain, the exact engine
+    gives the float engine's values and gradients, or its error."""
+    names = OPERANDS[op.arity]
+    source = written(op, list(names))
+    for xs in itertools.product(POINTS, repeat=len(names)):
+        floats = outcome(cgcalc.evaluate, source, dict(zip(names, map(float, xs))))
+        exacts = outcome(cgcalc.exact.evaluate, source, dict(zip(names, xs)))
+        if isinstance(floats, str):
+            assert exacts == floats, (source, xs)
+            continue
+        assert not isinstance(exacts, str), (source, xs, exacts)
+        for got, want in zip(exacts, floats):
+            got = float(got) if is_exact(got) else float(mpmath.mpf(got))
+            assert got == pytest.approx(want, rel=1e-14, abs=1e-300), (source, xs)
 
 
 def test_mpmath_is_imported_only_when_something_leaves_the_rationals():
@@ -235,3 +269,124 @@ def test_digits_agree_with_mpmath_at_a_higher_precision(case, x, y, digits):
         for got, expected in ((result.value, want), (result.gradients["x"], dx)):
             got = mpmath.mpf(got.numerator) / got.denominator if is_exact(got) else got
             assert abs(got - expected) <= abs(expected) * mpmath.mpf(10) ** -digits
+
+
+# The float engine as the oracle for where a gradient is undefined: the exact engine
+# evaluates each operation's Op.rule and must stop, or pass on, what the float rules do.
+
+
+def _first_line(message):
+    """An error's message alone, with the float engine's -0 written as 0 (exact numbers
+    have no -0); the line of source and the caret follow it."""
+    if not isinstance(message, str):
+        return message
+    return re.sub(r"(?<![\w.])-0(?![\w.])", "0", message.splitlines()[0].replace("(-0)", "0"))
+
+
+@settings(derandomize=True, max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(three_modes.trees(), st.sampled_from(three_modes.POINTS),
+       st.sampled_from(three_modes.POINTS))
+def test_the_exact_engine_agrees_with_the_float_engine(source, x, y):
+    point = {name: value for name, value in (("x", x), ("y", y)) if name in source}
+    floats = _first_line(outcome(cgcalc.evaluate, source, point))
+    exacts = _first_line(outcome(cgcalc.exact.evaluate, source,
+                                 {name: Fraction(value) for name, value in point.items()}))
+    if isinstance(floats, str) and "overflows" in floats:
+        return  # a float overflow is a number for exact arithmetic
+    if isinstance(floats, str) or isinstance(exacts, str):
+        if isinstance(floats, str) and isinstance(exacts, str) and " ** " in floats:
+            # an exponent computed from exp, log...: a float may round it to the integer
+            # (2.0: the value is defined, its derivative by the exponent not) where mpmath's
+            # 1.99999... leaves the value undefined too; the same step either way
+            floats, exacts = (m.replace("the derivative of ", "") for m in (floats, exacts))
+        assert exacts == floats
+        return
+    for got, want in zip(exacts, floats):
+        got = float(got) if is_exact(got) else float(mpmath.mpf(got))
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+def test_an_undefined_gradient_is_blamed_on_the_step_that_made_it():
+    """The base's sqrt(0) gets an upstream gradient of exactly 0 (x**0 is flat), so it sends
+    nothing; the exponent's 0**0 sends the undefined one (the old exact engine blamed the
+    base's sqrt, whose own undefined derivative was never used)."""
+    message = "evaluation error at 1:9: the derivative of 0 ** 0 is undefined"
+    for engine, y in ((cgcalc.evaluate, 0.0), (cgcalc.exact.evaluate, Fraction(0))):
+        with pytest.raises(cgcalc.EvaluationError) as error:
+            engine(cgcalc.parse("sqrt(y) ** sqrt(y)"), {"y": y})
+        assert str(error.value).startswith(message)
+
+
+@pytest.mark.parametrize("source, point, gradients", [
+    ("x**0", {"x": 0}, {"x": 0}),  # b*a**(b - 1) is 0*0**-1: a product with 0 is 0
+    ("x**y", {"x": 0, "y": 2}, {"x": 0, "y": 0}),  # y*log(a) is 0*log(0)
+    ("(0**x)**(0**x)", {"x": 1}, {"x": 0}),  # 0**b is flat in b: an undefined gradient stops
+    ("relu(x - 3)*sqrt(x - 2) + x", {"x": 2}, {"x": 1}),  # relu's step(x) is a mask
+    ("abs(x - 2)*sqrt(x - 2) + x", {"x": 2}, {"x": 1}),  # and abs's sign(x) at 0
+])
+def test_where_a_rule_is_flat_nothing_passes(source, point, gradients):
+    assert exact(source, **point).gradients == gradients
+    assert cgcalc.evaluate(cgcalc.parse(source), point).gradients == gradients
+
+
+def test_a_zero_derivative_that_is_not_flat_passes_an_undefined_gradient():
+    """sqrt(x**2) at 0: 2*x is 0, but x**2 is not flat there; as the float engine says."""
+    for engine in (cgcalc.evaluate, cgcalc.exact.evaluate):
+        with pytest.raises(cgcalc.EvaluationError, match="the derivative of sqrt.0. is undefined"):
+            engine(cgcalc.parse("sqrt(x**2)"), {"x": 0})
+
+
+class _Sinh(Op):
+    """A new operation as ARCHITECTURE.md's "How to add an operation" writes one."""
+
+    name = symbol = "sinh"
+    arity = 1
+    forward = staticmethod(math.sinh)
+    mpmath = "sinh"
+    rule = "cosh, written with the value", ("sqrt(1 + y**2)",)
+    backward = staticmethod(lambda dout, y, x: (dout * math.cosh(x),))
+
+
+class _Softplus(Op):
+    name = symbol = "softplus"
+    arity = 1
+    forward = staticmethod(lambda x: math.log1p(math.exp(x)))
+    expansion = "log(1 + exp(x))"  # mpmath has no softplus: its expansion is computed
+    rule = "the sigmoid of the input", ("sigmoid(x)",)
+    backward = staticmethod(lambda dout, y, x: (dout / (1 + math.exp(-x)),))
+
+
+@pytest.mark.parametrize("op", [_Sinh, _Softplus], ids=lambda op: op.name)
+def test_a_new_operation_needs_only_its_rule_and_an_mpmath_name_or_expansion(monkeypatch, op):
+    monkeypatch.setitem(FUNCTIONS, op.symbol, op)
+    source = f"{op.symbol}(x)*y + {op.symbol}(0*x)"
+    result = exact(source, digits=40, x=Fraction(1, 2), y=3)
+    with mpmath.workdps(60):
+        f = {"sinh": mpmath.sinh, "softplus": lambda t: mpmath.log(1 + mpmath.exp(t))}[op.name]
+        want = [3 * f(mpmath.mpf(1) / 2) + f(0), 3 * mpmath.diff(f, mpmath.mpf(1) / 2),
+                f(mpmath.mpf(1) / 2)]
+    for got, expected in zip([result.value, *result.gradients.values()], want):
+        assert not is_exact(got)
+        assert abs(got - expected) <= abs(expected) * mpmath.mpf(10) ** -40
+
+
+def test_approximate_bindings_are_multiplied_at_the_digits_asked_for(run):
+    """pi/4 times pi/4 involves no Fraction, which used to be what set mpmath's precision:
+    the product was right to 16 digits only (0.616850275068084874519...)."""
+    out = run("x*y", "x=pi/4", "y=pi/4", "--exact", "--digits", "30", "--json")
+    assert json.loads(out.stdout)["value"] == 0.61685027506808491367715568749
+    assert out.stdout.startswith('{"value": 0.616850275068084913677155687492, ')
+
+
+@pytest.mark.parametrize("text, value, gradient", [
+    ("-sqrt(x)", "-1.41421356237309504880168872421", "-0.353553390593273762200422181052"),
+    ("0 - exp(x)", "-7.38905609893065022723042746058", "-7.38905609893065022723042746058"),
+    ("log(x/4)", "-0.693147180559945309417232121458", "0.5"),
+])
+def test_a_negative_approximate_number_keeps_its_sign(run, text, value, gradient):
+    """mpmath's man_exp gives the mantissa without its sign: -sqrt(2) was written 1.414..."""
+    doc = json.loads(run(text, "x=2", "--exact", "--json").stdout, parse_float=str)
+    assert (doc["value"], doc["gradients"]["x"]) == (value, gradient)
+    table = run(text, "x=2", "--exact").stdout
+    assert table.startswith("value = ≈ -")

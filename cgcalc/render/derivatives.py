@@ -32,9 +32,16 @@ def diff_text(source: str, top: str, wrt: Sequence[str], value: float | None,
     return f"{source}\n# {partial(top, wrt)} = {number(value, precision)}"
 
 
-def diff_json(source: str, wrt: Sequence[str], value: float | None) -> str:
-    return json.dumps({"wrt": list(wrt), "derivative": source, "value": value},
-                      ensure_ascii=False, allow_nan=False)
+def diff_json(source: str, wrt: Sequence[str], value: float | None,
+              digits: int | None = None) -> str:
+    """``{"wrt", "derivative", "value"}``; with ``--exact`` (``digits``) and a value, also
+    ``"exact"`` and, as eval's exact JSON, ``"exact_value"`` or ``"digits"``."""
+    head = json.dumps({"wrt": list(wrt), "derivative": source}, ensure_ascii=False)
+    if digits is None or value is None:
+        return head[:-1] + f', "value": {json.dumps(value, allow_nan=False)}}}'
+    from .exact_numbers import exact_fields
+
+    return head[:-1] + ", " + exact_fields(value, digits) + "}"
 
 
 def hessian_text(hessian: Hessian, top: str, precision: int) -> str:
@@ -51,6 +58,12 @@ def hessian_text(hessian: Hessian, top: str, precision: int) -> str:
     return "\n".join(lines if names else lines[:3])
 
 
-def hessian_json(hessian: Hessian) -> str:
+def hessian_json(hessian: Hessian, digits: int | None = None) -> str:
+    """``{"value", "variables", "hessian"}``; with ``--exact`` (``digits``), as
+    :func:`cgcalc.render.exact_numbers.hessian_json` writes it."""
+    if digits is not None:
+        from .exact_numbers import hessian_json as exact_json
+
+        return exact_json(hessian, digits)
     return json.dumps({"value": hessian.value, "variables": hessian.variables,
                        "hessian": hessian.matrix}, ensure_ascii=False, allow_nan=False)

@@ -46,6 +46,21 @@ def _terminating_digits(x: Fraction) -> int | None:
     return len(str(scaled).rstrip("0")) or 1
 
 
+def terminates(x: Fraction) -> bool:
+    """Does the decimal of ``x`` end (2.2), or not (1/3)?"""
+    return _terminating_digits(x) is not None
+
+
+def literal(x: Fraction) -> str:
+    """``x``, whose decimal ends, as a number of the language with every digit: ``2.2``,
+    ``1e+30``; for the literals of derivative programs made with ``--exact``."""
+    count = _terminating_digits(x)
+    if count is None:
+        raise ValueError(f"{x} has no decimal that ends")
+    with unlimited_digits():
+        return significant(x, count)
+
+
 def _exponent(x: Fraction) -> int:
     """e with 10**e <= |x| < 10**(e+1), for x != 0."""
     x = abs(x)
@@ -80,7 +95,8 @@ def as_fraction(value) -> Fraction:
     """An mpmath number exactly as the Fraction it is (mantissa · 2**exponent)."""
     if is_exact(value):
         return value
-    man, exp = map(int, value.man_exp)
+    man, exp = map(int, value.man_exp)  # the mantissa without its sign
+    man = -man if value < 0 else man
     return Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
 
 
@@ -119,6 +135,20 @@ def json_number(value, digits: int) -> tuple[str, str | None]:
         return significant(value, JSON_DIGITS), f"{value.numerator}/{value.denominator}"
 
 
+def exact_fields(value, digits: int) -> str:
+    """``"value": 715, "exact": true`` and, for a value that does not terminate, its
+    ``"exact_value"``; for an approximate one, the ``"digits"``: JSON object members."""
+    import json
+
+    number, exact_value = json_number(value, digits)
+    parts = [f'"value": {number}', f'"exact": {"true" if is_exact(value) else "false"}']
+    if exact_value:
+        parts.append(f'"exact_value": {json.dumps(exact_value)}')
+    if not is_exact(value):
+        parts.append(f'"digits": {digits}')
+    return ", ".join(parts)
+
+
 def json_head(result) -> str:
     """``{"value", "exact", "exact_value"?, "gradients", "exact_gradients"?,
     "approximate_gradients"?, "digits"?}`` (the schema is in the README)."""
@@ -139,4 +169,32 @@ def json_head(result) -> str:
         parts.append(f'"approximate_gradients": {json.dumps(approximate)}')
     if approximate or not is_exact(result.value):
         parts.append(f'"digits": {result.digits}')
+    return "{" + ", ".join(parts) + "}"
+
+
+def hessian_json(hessian, digits: int) -> str:
+    """``{"value", "exact", "exact_value"?, "variables", "hessian", "exact_hessian"?,
+    "approximate_hessian"?, "digits"?}``: as eval's exact JSON, the matrix's entries as
+    numbers, their exact forms where they do not terminate (``"exact_hessian"``: the
+    fraction or null, entry by entry), and the entries that are approximate as
+    ``[row, column]`` pairs of names."""
+    import json
+
+    names = hessian.variables
+    value, exact_value = json_number(hessian.value, digits)
+    parts = [f'"value": {value}', f'"exact": {"true" if is_exact(hessian.value) else "false"}']
+    if exact_value:
+        parts.append(f'"exact_value": {json.dumps(exact_value)}')
+    parts.append(f'"variables": {json.dumps(names, ensure_ascii=False)}')
+    numbers = [[json_number(entry, digits) for entry in row] for row in hessian.matrix]
+    parts.append('"hessian": [' + ", ".join("[" + ", ".join(text for text, _ in row) + "]"
+                                            for row in numbers) + "]")
+    if any(form for row in numbers for _, form in row):
+        parts.append(f'"exact_hessian": {json.dumps([[form for _, form in row] for row in numbers])}')
+    approximate = [[names[i], names[j]] for i, row in enumerate(hessian.matrix)
+                   for j, entry in enumerate(row) if not is_exact(entry)]
+    if approximate:
+        parts.append(f'"approximate_hessian": {json.dumps(approximate, ensure_ascii=False)}')
+    if approximate or not is_exact(hessian.value):
+        parts.append(f'"digits": {digits}')
     return "{" + ", ".join(parts) + "}"

@@ -127,6 +127,14 @@ def _shaped(flat: list[float] | None, shape: tuple[int, ...]):
 
 
 def check_dumps(check: GradientCheck) -> str:
+    """The document as text; with ``--exact``, the value and the gradients backpropagation
+    gave are written first, as eval's exact JSON writes them (``json_head``)."""
     import json
 
-    return json.dumps(check_document(check), allow_nan=False)
+    document = check_document(check)
+    if not check.result.exact:
+        return json.dumps(document, allow_nan=False)
+    from .exact_numbers import json_head
+
+    del document["value"]
+    return json_head(check.result)[:-1] + ", " + json.dumps(document, allow_nan=False)[1:]

@@ -37,8 +37,7 @@ def to_source(program: Program) -> str:
             elif item < first:
                 parts.append(bound[item])
             elif op is Const:
-                text = repr(program.constants[item])
-                parts.append(text[:-2] if text.endswith(".0") else text)
+                parts.append(literal_text(program.constants[item]))
             else:
                 stack.extend(reversed(_pieces(program, item, first)))
         text = "".join(parts)
@@ -53,6 +52,17 @@ def to_source(program: Program) -> str:
                 else:
                     del bound[old]
     return "\n".join(lines)
+
+
+def literal_text(value) -> str:
+    """A literal with every digit: a float's repr (``2`` for 2.0), or the decimal of an
+    exact one (a derivative program's under ``--exact``)."""
+    if not isinstance(value, float):
+        from .exact_numbers import literal
+
+        return literal(value)
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _pieces(program: Program, node: int, first: int) -> list:

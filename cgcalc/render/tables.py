@@ -146,7 +146,9 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
         numbers = ["", "", "", "", ""]
         if v.max_abs is not None:
             k = v.worst
-            numbers = [number(v.backprop[k], precision), number(v.numerical[k], precision),
+            backprop = cell(result.gradients[v.name], precision) if result.exact \
+                else number(v.backprop[k], precision)  # --exact: the exact gradient
+            numbers = [backprop, number(v.numerical[k], precision),
                        f"{v.step:.2g}", f"{v.max_abs:.2g}", f"{v.max_rel:.2g}"]
             if v.shape:
                 worst.append(f"{v.name}{list(_unravel(k, v.shape))}")
