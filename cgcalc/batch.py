@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from itertools import chain, islice
 from operator import itemgetter
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import numpy as np
 
@@ -50,16 +50,21 @@ class Chunk:
     """Rows ``first`` .. ``first + count - 1`` (1-based) as columns, one per variable the
     input binds; the rows that could not be read, with why; and the line each row is on:
     ``lines`` is the first row's line when the rows are on consecutive lines, else a
-    list of every row's line."""
+    list of every row's line, or None for an input without lines (Parquet)."""
 
     def __init__(self, first: int, count: int, columns: dict[str, np.ndarray],
-                 unreadable: dict[int, str], lines: int | list[int]) -> None:
+                 unreadable: dict[int, str], lines: int | list[int] | None) -> None:
         self.first, self.count, self.columns, self.unreadable = first, count, columns, unreadable
         self.lines = lines
 
     def line(self, k: int) -> int:
         """The line number of row ``k`` of the chunk (0-based)."""
         return self.lines + k if isinstance(self.lines, int) else self.lines[k]
+
+    def where(self, k: int) -> str:
+        """Row ``k`` of the chunk as messages name it: its number, and its line if any."""
+        row = f"row {self.first + k}"
+        return row if self.lines is None else f"{row} (line {self.line(k)})"
 
 
 def read(lines: Iterable[str], names: Iterable[str], fmt: str | None,
@@ -188,6 +193,15 @@ def _columnar():
     except ImportError:
         return None
     return columnar
+
+
+def parquet():
+    """:mod:`cgcalc.parquet_io`, or the error saying how to install pyarrow."""
+    try:
+        from . import parquet_io
+    except ImportError:
+        raise CgcalcError("Parquet needs pyarrow: pip install 'cgcalc[parquet]'") from None
+    return parquet_io
 
 
 def _loadtxt(lines: list[str], width: int) -> np.ndarray | None:
@@ -420,33 +434,51 @@ def _columns(names: Iterable[str], constants: Mapping[str, float],
     return {name: header.index(name) for name in wanted}
 
 
-def run(program: Program, chunks: Iterator[Chunk], constants: dict[str, float], out: TextIO,
-        output: str = "ndjson", skip_bad: bool = False,
+def run(program: Program, chunks: Iterator[Chunk], constants: dict[str, float],
+        out: TextIO | BinaryIO, output: str = "ndjson", skip_bad: bool = False,
         report: Callable[[str], None] = print, progress: Callable[[], None] | None = None) -> int:
-    """Evaluate every row and write its result; returns the number of bad rows skipped.
+    """Evaluate every row and write its result (``output``: ndjson, csv, or parquet to a
+    binary file); returns the number of bad rows skipped.
 
     Without ``skip_bad`` the first bad row stops the run (``BadRow``) after every row
     before it has been written. ``pi`` and ``e``, when the rows or the constants bind
     them, are variables with gradients, as in ``cgcalc eval``.
     """
-    if program.array_ops:
-        raise CgcalcError("batch evaluates element-wise programs; @, sum and the other array "
-                          "operations would mix rows")
+    element_wise(program)
     write = None
     skipped = 0
-    for chunk in chunks:
-        if write is None:  # the first chunk says which columns the input binds
-            write, program = _start(program, constants, chunk.columns, output, out, report)
-        if chunk.count:
-            skipped += _evaluate(program, chunk, constants, write, skip_bad, report)
-        if progress:
-            progress()
+    try:
+        for chunk in chunks:
+            if write is None:  # the first chunk says which columns the input binds
+                write, program = _start(program, constants, chunk.columns, output, out, report)
+            if chunk.count:
+                skipped += _evaluate(program, chunk, constants, write, skip_bad, report)
+            if progress:
+                progress()
+    finally:
+        if hasattr(write, "close"):  # a Parquet file's footer, before the file is closed
+            write.close()
     return skipped
 
 
+def element_wise(program: Program) -> None:
+    """Refuses a program whose rows would mix."""
+    if program.array_ops:
+        raise CgcalcError("batch evaluates element-wise programs; @, sum and the other array "
+                          "operations would mix rows")
+
+
 def _start(program: Program, constants: dict[str, float], columns: Collection[str],
-           output: str, out: TextIO, report: Callable[[str], None]):
+           output: str, out, report: Callable[[str], None]):
     """The writer of the results and the program with pi and e bound as the input says."""
+    program, names = bound(program, constants, columns, report)
+    return _writer(names, output, out), program
+
+
+def bound(program: Program, constants: Mapping[str, float], columns: Collection[str],
+          report: Callable[[str], None]) -> tuple[Program, list[str]]:
+    """The program with pi and e bound as the constants and columns say (with a warning
+    each), and the names of its variables that get a gradient, in the program's order."""
     for name in CONSTANTS.keys() & program.variables.keys():
         if name in constants:
             report(f"cgcalc: warning: the binding {name}={constants[name]:g} replaces the "
@@ -454,24 +486,16 @@ def _start(program: Program, constants: dict[str, float], columns: Collection[st
         elif name in columns:
             report(f"cgcalc: warning: the input binds {name}, replacing the constant {name}")
     program = program.binding_constants(CONSTANTS.keys() & (constants.keys() | set(columns)))
-    names = [name for name in program.variables if name in constants or name in columns]
-    return _writer(names, output, out), program
+    return program, [name for name in program.variables if name in constants or name in columns]
 
 
 def _evaluate(program: Program, chunk: Chunk, constants: dict[str, float], write,
               skip_bad: bool, report: Callable[[str], None]) -> int:
     """One chunk's rows evaluated and the good ones written; returns how many were skipped."""
-    columns = {name: np.full(chunk.count, value) for name, value in constants.items()}
-    columns.update(chunk.columns)
-    values, grads, bad = evaluate_rows(program, columns, chunk.count)
-    for column in chunk.columns.values():
-        bad |= ~np.isfinite(column)  # inf, nan, or an integer too large for a float
-    bad[list(chunk.unreadable)] = True
+    values, grads, bad, explain = evaluated(program, chunk, constants)
     skipped = 0
-    for k in np.flatnonzero(bad):
-        k = int(k)
-        why = _why(program, chunk, columns, k)
-        message = f"row {chunk.first + k} (line {chunk.line(k)}): {why}"
+    for k in np.flatnonzero(bad).tolist():
+        message = explain(k)
         if not skip_bad:
             good = ~bad
             good[k:] = False
@@ -481,6 +505,19 @@ def _evaluate(program: Program, chunk: Chunk, constants: dict[str, float], write
         skipped += 1
     write(chunk.first, values, grads, ~bad)
     return skipped
+
+
+def evaluated(program: Program, chunk: Chunk, constants: Mapping[str, float]):
+    """A chunk's values, gradients, bad rows (a mask), and a function giving the message of
+    its bad row ``k``: the row, and why it could not be read or what eval says of it."""
+    columns = {name: np.full(chunk.count, value) for name, value in constants.items()}
+    columns.update(chunk.columns)
+    values, grads, bad = evaluate_rows(program, columns, chunk.count)
+    for column in chunk.columns.values():
+        bad |= ~np.isfinite(column)  # inf, nan, or an integer too large for a float
+    bad[list(chunk.unreadable)] = True
+    return values, grads, bad, \
+        lambda k: f"{chunk.where(k)}: {_why(program, chunk, columns, k)}"
 
 
 def _why(program: Program, chunk: Chunk, columns: dict[str, np.ndarray], k: int) -> str:
@@ -494,10 +531,13 @@ def _why(program: Program, chunk: Chunk, columns: dict[str, np.ndarray], k: int)
     return "a value or gradient is not finite"  # the scalar engine found none: say what we saw
 
 
-def _writer(names: list[str], output: str, out: TextIO):
+def _writer(names: list[str], output: str, out):
     """A function writing a chunk's kept rows as NDJSON or CSV lines (CSV: header first),
-    one ``out.write`` per chunk. Each line is a template of text, the row number
-    (``%d``) and doubles (``%r``); with pyarrow it is filled a column at a time."""
+    one ``out.write`` per chunk, or as a Parquet row group (``out`` a binary file). Each
+    line is a template of text, the row number (``%d``) and doubles (``%r``); with
+    pyarrow it is filled a column at a time."""
+    if output == "parquet":
+        return parquet().Writer(out, names)
     if output == "csv":
         out.write(",".join(["row", "value", *(f"d_{name}" for name in names)]) + "\n")
         texts = ["", *[","] * (len(names) + 1), "\n"]  # around and between the columns
