@@ -492,10 +492,10 @@ def bound(program: Program, constants: Mapping[str, float], columns: Collection[
 def _evaluate(program: Program, chunk: Chunk, constants: dict[str, float], write,
               skip_bad: bool, report: Callable[[str], None]) -> int:
     """One chunk's rows evaluated and the good ones written; returns how many were skipped."""
-    values, grads, bad, explain = evaluated(program, chunk, constants)
+    values, grads, bad, why = evaluated(program, chunk, constants)
     skipped = 0
     for k in np.flatnonzero(bad).tolist():
-        message = explain(k)
+        message = f"{chunk.where(k)}: {why(k)}"
         if not skip_bad:
             good = ~bad
             good[k:] = False
@@ -508,16 +508,15 @@ def _evaluate(program: Program, chunk: Chunk, constants: dict[str, float], write
 
 
 def evaluated(program: Program, chunk: Chunk, constants: Mapping[str, float]):
-    """A chunk's values, gradients, bad rows (a mask), and a function giving the message of
-    its bad row ``k``: the row, and why it could not be read or what eval says of it."""
+    """A chunk's values, gradients, bad rows (a mask), and a function saying why its bad
+    row ``k`` is bad: how it could not be read, or what eval says of it."""
     columns = {name: np.full(chunk.count, value) for name, value in constants.items()}
     columns.update(chunk.columns)
     values, grads, bad = evaluate_rows(program, columns, chunk.count)
     for column in chunk.columns.values():
         bad |= ~np.isfinite(column)  # inf, nan, or an integer too large for a float
     bad[list(chunk.unreadable)] = True
-    return values, grads, bad, \
-        lambda k: f"{chunk.where(k)}: {_why(program, chunk, columns, k)}"
+    return values, grads, bad, lambda k: _why(program, chunk, columns, k)
 
 
 def _why(program: Program, chunk: Chunk, columns: dict[str, np.ndarray], k: int) -> str:

@@ -678,14 +678,7 @@ def batch_command(expression: _Expression, input_path: str | None, input_format:
     constants = {name: as_float(value) for name, value in constants.items()}
     report = functools.partial(click.echo, err=True)
     if cluster is not None:
-        from .cluster import run_on_cluster
-
-        skipped = run_on_cluster(program, constants, input_path, output, cluster,
-                                 skip_bad=skip_bad, report=report,
-                                 progress=sys.stderr.isatty())
-        if skipped:
-            click.echo(f"cgcalc: {skipped:,} bad row{'s' if skipped > 1 else ''} skipped, "
-                       f"written to {_errors_path(output)}", err=True)
+        _batch_on_cluster(program, constants, input_path, output, cluster, skip_bad, report)
         return
     with ExitStack() as stack:
         if fmt == "parquet":
@@ -726,11 +719,23 @@ def _check_cluster_run(fmt: str | None, results: str, output: str | None) -> Non
         raise click.UsageError("--cluster writes a Parquet dataset: give -o DIR")
 
 
-def _errors_path(output: str) -> str:
-    """Where a cluster run's skipped bad rows go: ``results.errors.parquet`` beside
-    ``results.parquet``, ``results.errors`` beside ``results``."""
-    stem, suffix = os.path.splitext(output.rstrip(os.sep))
-    return f"{stem}.errors{suffix}"
+def _batch_on_cluster(program: Program, constants: dict[str, float], input_path: str,
+                      output: str, address: str, skip_bad: bool,
+                      report: Callable[[str], None]) -> None:
+    """batch --cluster: Dask's progress drawn by Rich on stderr when it is a terminal."""
+    from .batch import parquet
+
+    parquet()  # pyarrow first: its extra's message is the shorter way to it
+    try:
+        from .cluster import errors_path, run_on_cluster
+    except ImportError:
+        raise CgcalcError("--cluster needs Dask: pip install 'cgcalc[dask]'") from None
+    with _progress(0, what="tasks") as bar:
+        skipped = run_on_cluster(program, constants, input_path, output, address,
+                                 skip_bad=skip_bad, report=report, progress=bar)
+    if skipped:
+        click.echo(f"cgcalc: {skipped:,} bad row{'s' if skipped > 1 else ''} skipped, "
+                   f"written to {errors_path(output)}", err=True)
 
 
 @contextmanager
@@ -767,9 +772,10 @@ def _open_input(path: str):
 
 
 @contextmanager
-def _progress(total: int | None, done: Callable[[], int]):
-    """A callback advancing a Rich progress bar on stderr to ``done()`` of ``total`` (bytes
-    or rows), when stderr is a terminal and the total is known; else None."""
+def _progress(total: int | None, done: Callable[[], int] = int, what: str = "rows"):
+    """A callback advancing a Rich progress bar on stderr, when that is a terminal and the
+    total (bytes, rows or tasks) is known, else None: called bare, to ``done()``;
+    called with ``(completed, total)``, to those."""
     if total is None or not sys.stderr.isatty():
         yield None
         return
@@ -777,8 +783,13 @@ def _progress(total: int | None, done: Callable[[], int]):
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True, redirect_stdout=False) as bar:
-        task = bar.add_task("rows", total=total)
-        yield lambda: bar.update(task, completed=done())
+        task = bar.add_task(what, total=total)
+
+        def advance(completed: int | None = None, new_total: int | None = None) -> None:
+            bar.update(task, completed=done() if completed is None else completed,
+                       total=new_total)
+
+        yield advance
 
 
 @cli.command("help")

@@ -99,7 +99,8 @@ class Dataset:
         try:
             for batch in self.dataset.to_batches(columns=wanted, batch_size=CHUNK):
                 if batch.num_rows:
-                    yield chunk(batch, wanted, first)
+                    yield chunk({name: batch.column(name) for name in wanted},
+                                batch.num_rows, first)
                     first += batch.num_rows
                     self.read += batch.num_rows
         except (pa.ArrowException, OSError) as error:
@@ -108,12 +109,11 @@ class Dataset:
             yield Chunk(1, 0, {name: np.empty(0) for name in wanted}, {}, None)
 
 
-def chunk(batch: pa.RecordBatch, names: list[str], first: int) -> Chunk:
-    """A record batch's columns as a chunk of rows ``first``...: each column as float64,
-    a null as a missing value (its row unreadable)."""
+def chunk(arrays: Mapping[str, pa.Array], count: int, first: int) -> Chunk:
+    """Arrow arrays of ``count`` rows as a chunk of rows ``first``...: each column as
+    float64, a null as a missing value (its row unreadable)."""
     columns, unreadable = {}, {}
-    for name in names:
-        array = batch.column(name)
+    for name, array in arrays.items():
         if array.type != pa.float64():
             array = call_function("cast", [array], CastOptions.unsafe(pa.float64()))
         missing = _nulls(array)
@@ -122,7 +122,7 @@ def chunk(batch: pa.RecordBatch, names: list[str], first: int) -> Chunk:
                 unreadable.setdefault(k, f"{name} is missing")
             array = call_function("coalesce", [array, pa.scalar(0.0)])
         columns[name] = _numpy(array)
-    return Chunk(first, batch.num_rows, columns, unreadable, None)
+    return Chunk(first, count, columns, unreadable, None)
 
 
 def _nulls(array: pa.Array) -> np.ndarray | None:
@@ -187,9 +187,8 @@ def new_directory(path: str, keep: bool = True):
     """A directory to write the dataset ``path`` into: made beside it and renamed to it
     when the block ends without error (and ``keep``), removed otherwise. ``path`` must
     not exist (a dataset is not overwritten)."""
-    if keep and os.path.lexists(path):
-        raise CgcalcError(f"cannot write {path}: it exists (a dataset is written whole into a "
-                          "new directory; remove it or give another -o)")
+    if keep:
+        refuse_existing(path)
     try:
         temporary = tempfile.mkdtemp(dir=os.path.dirname(path.rstrip(os.sep)) or ".",
                                      prefix=f".{os.path.basename(path.rstrip(os.sep))}.",
@@ -205,6 +204,13 @@ def new_directory(path: str, keep: bool = True):
         raise
     if not keep:
         _remove(temporary)
+
+
+def refuse_existing(path: str) -> None:
+    """A dataset directory is written new, never over what is there."""
+    if os.path.lexists(path):
+        raise CgcalcError(f"cannot write {path}: it exists (a dataset is written whole into a "
+                          "new directory; remove it or give another -o)")
 
 
 def _remove(path: str) -> None:
