@@ -29,6 +29,7 @@ from typing import BinaryIO, TextIO
 import numpy as np
 
 from .array_engine import evaluate_rows
+from .byte_lines import ByteLines, Clean
 from .engine import evaluate
 from .errors import BindingError, CgcalcError, EvaluationError, UnknownNameError
 from .graph import Program
@@ -70,7 +71,8 @@ class Chunk:
 def read(lines: Iterable[str], names: Iterable[str], fmt: str | None,
          constants: Mapping[str, float] = {}) -> Iterator[Chunk]:
     """Chunks of CSV or JSON Lines from the input's lines (a file opened with
-    ``newline=""``, ``errors="surrogateescape"``).
+    ``newline=""``, ``errors="surrogateescape"``, whose bytes are then read in blocks:
+    see :mod:`cgcalc.byte_lines`).
 
     ``names`` are the program's variables: the input binds each one that is not in
     ``constants``, and ``pi`` and ``e`` too when it has them (a column, or a key of the
@@ -78,7 +80,7 @@ def read(lines: Iterable[str], names: Iterable[str], fmt: str | None,
     error. With no ``fmt``, the input is JSON Lines if its first line that is not blank
     or a comment opens a JSON object, else CSV.
     """
-    lines = iter(lines)
+    lines = ByteLines(lines.buffer) if hasattr(lines, "buffer") else iter(lines)
     peeked = [next(lines, "").removeprefix(BOM)]
     while fmt is None:
         if not _skipped(peeked[-1]):
@@ -87,7 +89,10 @@ def read(lines: Iterable[str], names: Iterable[str], fmt: str | None,
             peeked.append(next(lines, ""))
         else:
             fmt = "csv"  # nothing but blank lines and comments: CSV's "empty input" error
-    lines = chain(filter(None, peeked), lines)
+    if isinstance(lines, ByteLines):
+        lines.unread(list(filter(None, peeked)))
+    else:
+        lines = chain(filter(None, peeked), lines)
     return (read_jsonl if fmt == "jsonl" else read_csv)(lines, names, constants)
 
 
@@ -141,7 +146,10 @@ def read_csv(lines: Iterator[str], names: Iterable[str],
     wanted = _columns(names, constants, header)
     first, empty = 1, True
     while raw := source.take(CHUNK):
-        if _whole_records(raw):
+        if isinstance(raw, Clean):
+            chunk = _clean_rows(raw, source.number + 1, first, len(header), wanted)
+            source.number += chunk.count
+        elif _whole_records(raw):
             chunk = _line_rows(raw, source.number + 1, first, len(header), wanted)
             source.number += len(raw)
         else:
@@ -151,6 +159,23 @@ def read_csv(lines: Iterator[str], names: Iterable[str],
         empty = False
     if empty:  # a header and no rows: an empty result (with its CSV header)
         yield Chunk(1, 0, {n: np.empty(0) for n in wanted}, {}, [])
+
+
+def _take(lines: Iterator[str], count: int, clean: bool = False) -> Clean | list[str]:
+    """The next ``count`` lines or so (a clean run as bytes when ``clean`` allows)."""
+    if isinstance(lines, ByteLines):
+        return lines.take(count, clean)
+    return list(islice(lines, count))
+
+
+def _clean_rows(raw: Clean, top: int, first: int, width: int, wanted: dict[str, int]) -> Chunk:
+    """The rows of a clean run of lines: its bytes straight into Arrow's CSV reader, else
+    (no pyarrow, or a line Arrow refuses) its lines read as any other lines."""
+    columnar = _columnar()
+    columns = columnar.read_clean_bytes(raw.data, width, raw.count) if columnar else None
+    if columns is None:
+        return _line_rows(raw.lines(), top, first, width, wanted)
+    return Chunk(first, raw.count, {n: columns[k] for n, k in wanted.items()}, {}, top)
 
 
 def _whole_records(raw: list[str]) -> bool:
@@ -308,9 +333,10 @@ class _Records:
         self.reader = csv.reader(self)
         csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # any field reads whole
 
-    def take(self, count: int) -> list[str]:
-        self.taken, self.used = list(islice(self.raw, count)), 0
-        return self.taken
+    def take(self, count: int) -> Clean | list[str]:
+        taken = _take(self.raw, count, clean=True)
+        self.taken, self.used = [] if isinstance(taken, Clean) else taken, 0
+        return taken
 
     def more(self) -> bool:
         """Does a record start in the lines taken? Passes over blank and comment lines."""
@@ -359,7 +385,7 @@ def read_jsonl(lines: Iterator[str], names: Iterable[str],
     says whether the input binds ``pi`` and ``e``; every row must bind the same."""
     required, optional, fixed = _wanted(names, constants)
     bound, first, number = None, 1, 0
-    while raw := list(islice(lines, CHUNK)):
+    while raw := _take(lines, CHUNK):
         rows, at = [], []
         for line in raw:
             number += 1
@@ -532,13 +558,15 @@ def _why(program: Program, chunk: Chunk, columns: dict[str, np.ndarray], k: int)
 
 def _writer(names: list[str], output: str, out):
     """A function writing a chunk's kept rows as NDJSON or CSV lines (CSV: header first),
-    one ``out.write`` per chunk, or as a Parquet row group (``out`` a binary file). Each
-    line is a template of text, the row number (``%d``) and doubles (``%r``); with
-    pyarrow it is filled a column at a time."""
+    one write of bytes per chunk (to the text stream's binary buffer, when it has one),
+    or as a Parquet row group (``out`` a binary file). Each line is a template of text,
+    the row number (``%d``) and doubles (``%r``); with pyarrow it is filled a column at a
+    time, straight into bytes."""
     if output == "parquet":
         return parquet().Writer(out, names)
+    put = _bytes_writer(out)
     if output == "csv":
-        out.write(",".join(["row", "value", *(f"d_{name}" for name in names)]) + "\n")
+        put(",".join(["row", "value", *(f"d_{name}" for name in names)]).encode() + b"\n")
         texts = ["", *[","] * (len(names) + 1), "\n"]  # around and between the columns
     else:
         before = [', "gradients": {', *[", "] * (len(names) - 1)]
@@ -553,10 +581,19 @@ def _writer(names: list[str], output: str, out):
         rows = np.flatnonzero(keep)
         columns = [rows + first, values[rows], *(grads[name][rows] for name in names)]
         if columnar:
-            text = columnar.lines([*(piece for pair in zip(texts, columns) for piece in pair),
-                                   texts[-1]])
+            put(columnar.lines([*(piece for pair in zip(texts, columns) for piece in pair),
+                                texts[-1]]))
         else:
-            text = "".join(map(template.__mod__, zip(*(c.tolist() for c in columns))))
-        out.write(text)
+            put("".join(map(template.__mod__, zip(*(c.tolist() for c in columns)))).encode())
 
     return write
+
+
+def _bytes_writer(out: TextIO) -> Callable[[bytes], object]:
+    """Writes UTF-8 bytes to a text stream: to its binary buffer when it has one (after
+    what was written as text), else decoded."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        return lambda data: out.write(bytes(data).decode())
+    out.flush()
+    return buffer.write
