@@ -89,15 +89,20 @@ def repr_strings(values: np.ndarray) -> list[pa.Array]:
     that range, and any Arrow wrote with an exponent, are written by ``repr``. (Looking
     for exponents costs a fifth of the cast: only done where one may be.)
     """
-    text = call_function("cast", [_arrow(values)], CastOptions(pa.string()))
     size = np.abs(values)
+    integral = values == np.trunc(values)
+    if (integral & (size < 1e16)).all() and not (np.signbit(values) & (values == 0)).any():
+        # whole numbers (counts, sums of them): Arrow writes int64 three times faster
+        text = call_function("cast", [_arrow(values.astype(np.int64))], CastOptions(pa.string()))
+        return [text, _strings([".0"])[0]]
+    text = call_function("cast", [_arrow(values)], CastOptions(pa.string()))
     odd = (size < 1e-4) | (size >= 1e16)
     if (size >= 1e10).any():
         odd |= _numpy(call_function("find_substring", [text], MatchSubstringOptions("e"))) >= 0
     if odd.any():
         text = call_function("replace_with_mask", [
             text, _arrow(odd), _strings([repr(x) for x in values[odd].tolist()])])
-    integral = (values == np.trunc(values)) & ~odd
+    integral &= ~odd
     return [text, _repeated(".0", integral)] if integral.any() else [text]
 
 

@@ -41,6 +41,14 @@ def test_any_finite_doubles_are_written_as_repr_writes_them(values):
     assert text(["[", np.arange(len(array)), ",", array, "]\n"]) == repr_lines(values)
 
 
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(st.lists(st.integers(-2 * 10**16, 2 * 10**16).map(float) | st.sampled_from([-0.0, 0.5]),
+                min_size=1, max_size=30))
+def test_columns_of_whole_numbers_are_written_as_repr_writes_them(values):
+    array = np.array(values, dtype=np.float64)
+    assert text(["[", np.arange(len(array)), ",", array, "]\n"]) == repr_lines(values)
+
+
 def test_no_rows_are_no_text():
     assert text(["[", np.arange(0), ",", np.empty(0), "]\n"]) == ""
 
