@@ -18,6 +18,8 @@ row's message also gives its line number.
 from __future__ import annotations
 
 import csv
+import ctypes
+import functools
 import json
 import sys
 import warnings
@@ -471,6 +473,7 @@ def run(program: Program, chunks: Iterator[Chunk], constants: dict[str, float],
     them, are variables with gradients, as in ``cgcalc eval``.
     """
     element_wise(program)
+    reuse_freed_memory()
     write = None
     skipped = 0
     try:
@@ -485,6 +488,20 @@ def run(program: Program, chunks: Iterator[Chunk], constants: dict[str, float],
         if hasattr(write, "close"):  # a Parquet file's footer, before the file is closed
             write.close()
     return skipped
+
+
+@functools.cache
+def reuse_freed_memory() -> None:
+    """Lets glibc's malloc reuse freed blocks of up to 64 MiB instead of mapping each new
+    array afresh: a chunk's arrays (512 KiB each) are above its mmap threshold, and on a
+    virtual machine faulting their pages in at every use costs more than the arithmetic
+    (150,000 page faults for 10^7 rows, ten times fewer with this). Elsewhere, nothing."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    mallopt(-3, 1 << 26)  # M_MMAP_THRESHOLD
+    mallopt(-1, 1 << 27)  # M_TRIM_THRESHOLD: keep up to 128 MiB freed for reuse
 
 
 def element_wise(program: Program) -> None:

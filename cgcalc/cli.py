@@ -599,8 +599,6 @@ Examples:
   cgcalc batch "(apple*apple_num + orange*orange_num)*tax" --input prices.csv -v tax=1.1
   cgcalc batch "sigmoid(w*x + b)" --input points.jsonl --format csv --skip-bad -o out.csv
   producer | cgcalc batch -f model.cg --input-format jsonl
-  cgcalc batch "sigmoid(w*x + b)" --input 'points/*.parquet' -o results.parquet
-  cgcalc batch "sigmoid(w*x + b)" --input points/ -o results --cluster local:2
 
 \b
 Each output row is {{"row": n, "value": ..., "gradients": {{...}}}} (NDJSON), or

@@ -29,7 +29,7 @@ from distributed import Client, LocalCluster
 from distributed.diagnostics.progressbar import TextProgressBar
 
 from . import parquet_io
-from .batch import BadRow, bound, element_wise, evaluated
+from .batch import BadRow, bound, element_wise, evaluated, reuse_freed_memory
 from .errors import CgcalcError
 from .graph import Program
 
@@ -74,9 +74,10 @@ def connected(address: str):
     if not count.isdigit() or int(count) < 1:
         raise CgcalcError(f"--cluster {address}: local:N needs a number of workers N >= 1")
     with warnings.catch_warnings():  # its HTTP server moving off a busy port 8787
+        # (and its logs silenced: a worker's heartbeat failing as the cluster closes)
         warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
         cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
     with cluster, Client(cluster) as client:
         yield client
 
@@ -130,6 +131,7 @@ def _partition(part: pd.DataFrame, program: Program, constants: dict[str, float]
                partition_info: dict) -> pd.DataFrame:
     """One partition's rows evaluated: row, value, d_<name>, and why a bad row is bad
     (null for a good one)."""
+    reuse_freed_memory()
     number = partition_info["number"]
     if len(part) != lengths[number]:
         raise RuntimeError(f"partition {number} has {len(part)} rows, its row group "

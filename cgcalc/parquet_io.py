@@ -97,7 +97,7 @@ class Dataset:
         wanted = list(self.columns(names, constants))
         first = 1
         try:
-            for batch in self.dataset.to_batches(columns=wanted, batch_size=CHUNK):
+            for batch in self._batches(wanted):
                 if batch.num_rows:
                     yield chunk({name: batch.column(name) for name in wanted},
                                 batch.num_rows, first)
@@ -107,6 +107,14 @@ class Dataset:
             raise CgcalcError(f"cannot read {self.source}: {_reason(error)}") from None
         if first == 1:  # no rows: an empty result
             yield Chunk(1, 0, {name: np.empty(0) for name in wanted}, {}, None)
+
+    def _batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        """The rows in record batches, a row group at a time: the dataset's own scan reads
+        whole files ahead of a slower reader (hundreds of MiB held)."""
+        for fragment in self.dataset.get_fragments():
+            for group in fragment.split_by_row_group():
+                yield from group.to_batches(columns=columns, batch_size=CHUNK,
+                                            batch_readahead=1)
 
 
 def chunk(arrays: Mapping[str, pa.Array], count: int, first: int) -> Chunk:
@@ -150,9 +158,13 @@ class Writer:
 
     def __call__(self, first: int, values: np.ndarray, grads: dict[str, np.ndarray],
                  keep: np.ndarray) -> None:
-        rows = np.flatnonzero(keep)
-        columns = [rows.astype(np.int64) + first, values[rows],
-                   *(grads[name][rows] for name in self.names)]
+        if keep.all():  # no row to leave out: no copies
+            columns = [np.arange(first, first + len(keep), dtype=np.int64), values,
+                       *(grads[name] for name in self.names)]
+        else:
+            rows = np.flatnonzero(keep)
+            columns = [rows.astype(np.int64) + first, values[rows],
+                       *(grads[name][rows] for name in self.names)]
         self.writer.write_batch(pa.RecordBatch.from_arrays(list(map(_arrow, columns)),
                                                            schema=self.schema))
 
