@@ -54,8 +54,9 @@ class ByteLines:
         self.pending[:0] = lines
 
     def take(self, count: int, clean: bool = True) -> Clean | list[str]:
-        """About ``count`` lines (fewer at the end, none after it): a :class:`Clean` run of
-        exactly ``count`` when ``clean`` allows and they are, else as text."""
+        """About ``count`` lines (fewer at the end, or when they are too long to hold
+        ``LARGEST`` bytes of them; none after the end): a :class:`Clean` run when ``clean``
+        allows and they are, else as text."""
         if self.pending:
             taken, self.pending = self.pending[:count], self.pending[count:]
             return taken

@@ -73,8 +73,9 @@ def connected(address: str):
     count = address.removeprefix("local").removeprefix(":") or str(os.cpu_count() or 1)
     if not count.isdigit() or int(count) < 1:
         raise CgcalcError(f"--cluster {address}: local:N needs a number of workers N >= 1")
-    with warnings.catch_warnings():  # its HTTP server moving off a busy port 8787
-        # (and its logs silenced: a worker's heartbeat failing as the cluster closes)
+    # Not the cluster's chatter on stderr: its HTTP server moving off a busy port 8787, a
+    # worker's heartbeat failing as the cluster closes. Failures reach the client.
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
         cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.CRITICAL)
@@ -86,6 +87,9 @@ def evaluate_dataset(client: Client, program: Program, constants: Mapping[str, f
                      dataset: parquet_io.Dataset, wanted: list[str], output: str,
                      skip_bad: bool, report: Callable[[str], None],
                      progress: Callable[[int, int], None] | None) -> int:
+    """The dataset's rows evaluated on the client's cluster into the dataset ``output``
+    (``wanted``: the columns that bind variables); returns how many bad rows were skipped,
+    ``progress(done, total)`` told of the tasks as they finish."""
     program, names = bound(program, constants, wanted, report)
     frame = dd.read_parquet(dataset.files, columns=wanted, split_row_groups=True,
                             dtype_backend="pyarrow")

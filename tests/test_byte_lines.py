@@ -31,7 +31,7 @@ def read_all(data, steps):
         taken = source.take(step)
         if isinstance(taken, Clean):
             clean.append(taken)
-            assert taken.count == step or not source.data
+            assert taken.count <= step
             taken = taken.lines()
             assert len(taken) == clean[-1].count
         lines.extend(taken)
@@ -39,7 +39,7 @@ def read_all(data, steps):
     return lines, clean
 
 
-@settings(derandomize=True, max_examples=300, deadline=None)
+@settings(derandomize=True, max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=80), st.lists(st.integers(0, 6), max_size=12),
        st.integers(1, 9))
 def test_lines_are_those_of_a_text_file_whatever_the_blocks(pieces, steps, size):

@@ -1,6 +1,6 @@
 """batch --cluster on a real Dask LocalCluster of two worker processes (no mock): the same
 rows as single-process batch, every row exactly once when a worker is killed, bad rows
-with and without --skip-bad. One cluster serves the file's tests (one xdist group)."""
+with and without --skip-bad. One cluster serves the file's tests in each test process."""
 
 import os
 import signal
@@ -17,8 +17,6 @@ import cgcalc  # noqa: E402
 from cgcalc import parquet_io  # noqa: E402
 from cgcalc.batch import BadRow  # noqa: E402
 from cgcalc.cluster import connected, evaluate_dataset  # noqa: E402
-
-pytestmark = pytest.mark.xdist_group("cluster")
 
 PROGRAM = "log(x)*y + sigmoid(x*y) + pi"
 ROWS = 1_000_000
