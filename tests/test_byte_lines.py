@@ -68,12 +68,15 @@ CSV = (b"\xef\xbb\xbfx,y\r\n1,2\r\n3,4\n5,6\n\n# c\n7,x\n9,10\n11,12\r13,14\n\"1
        b"19,20\n21,22\n23,24\n25,26\n27,28")
 
 
+@pytest.mark.parametrize("arrow", [True, False], ids=["pyarrow", "numpy"])
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 100])
-def test_batch_reads_a_file_s_bytes_as_it_reads_its_lines(monkeypatch, chunk):
+def test_batch_reads_a_file_s_bytes_as_it_reads_its_lines(monkeypatch, chunk, arrow):
     import cgcalc
     import cgcalc.batch
 
     monkeypatch.setattr(cgcalc.batch, "CHUNK", chunk)
+    if not arrow:
+        monkeypatch.setattr(cgcalc.batch, "_columnar", lambda: None)
     monkeypatch.setattr(byte_lines, "READ", 7)
 
     def run(lines):
