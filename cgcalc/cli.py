@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -168,6 +168,7 @@ OPTION_GROUPS = {
                      "output", "timeout"), "Output"),
     **dict.fromkeys(("wrt", "of", "upstream", "jacobian", "order", "tol", "step"), "Gradients"),
     **dict.fromkeys(("exact", "digits"), "Exact arithmetic"),
+    "cluster": "Cluster",
     "help": "Help",
 }
 
@@ -639,30 +640,41 @@ def check_command(expression: _Expression, precision: int, as_json: bool, wrt: t
     'Program and bindings': 'cgcalc batch "sigmoid(w*x + b)" --input examples/points.jsonl -v w=2 -v b=-1',
     'Rows': 'cat examples/prices.csv | cgcalc batch "apple*apple_num" --input-format csv --skip-bad',
     'Output': 'cgcalc batch "pi*r**2" --input examples/circles.csv --format csv -o areas.csv',
+    'Cluster': 'cgcalc batch "apple*apple_num" --input examples/prices.parquet --skip-bad \\\n'
+               '-o results.parquet --cluster local:1',
 }, epilog=f"""\b
 Each output row is {{"row": n, "value": ..., "gradients": {{...}}}} (NDJSON), or
-row,value,d_NAME... (CSV); rows are numbered from 1 in input order (blank lines
-and lines starting with # are not rows). A bad row stops the run (exit 1) after
-every row before it has been written; with --skip-bad it is reported on stderr
-and left out. Columns named pi or e bind them, as in eval.
+row,value,d_NAME... (CSV, and Parquet's columns); rows are numbered from 1 in input
+order (blank lines and lines starting with # are not rows). A bad row stops the run
+(exit 1) after every row before it has been written (Parquet: nothing is written);
+with --skip-bad it is reported on stderr and left out (--cluster: written to the
+dataset OUTPUT.errors beside the results). Columns named pi or e bind them, as in eval.
 
 {_BINDINGS}
 
 {EXIT_CODES}""")
 @_expression_options
 @click.option("--input", "input_path", metavar="FILE", type=_PATH,
-              help="Rows of bindings: CSV with a header of names, or JSON Lines ('-' for stdin); "
-                   "by default stdin, when it is not a terminal.")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl"]),
-              help="Format of --input; by default its suffix says (.csv, .jsonl, .ndjson), and "
-                   "stdin is JSON Lines if its first line (not blank or #) starts with '{'.")
-@click.option("--format", "results_format", type=click.Choice(["ndjson", "csv"]),
-              help="Format of the results.  [default: ndjson]")
+              help="Rows of bindings: CSV with a header of names, JSON Lines ('-' for stdin), "
+                   "or Parquet (a file, a directory or a quoted glob of a dataset); by default "
+                   "stdin, when it is not a terminal.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "parquet"]),
+              help="Format of --input; by default its suffix says (.csv, .jsonl, .ndjson, "
+                   ".parquet), a directory or a glob is Parquet, and stdin is JSON Lines if its "
+                   "first line (not blank or #) starts with '{'.")
+@click.option("--format", "results_format", type=click.Choice(["ndjson", "csv", "parquet"]),
+              help="Format of the results.  [default: parquet when -o names a .parquet file "
+                   "or --cluster is given, else ndjson]")
 @_json_option
 @click.option("-o", "--output", metavar="FILE", type=_PATH,
-              help="Write the results to FILE instead of stdout.")
+              help="Write the results to FILE instead of stdout (Parquet: always a file, "
+                   "written whole or not at all; --cluster: a dataset directory).")
 @click.option("--skip-bad", is_flag=True,
               help="Report bad rows on stderr and go on, instead of stopping at the first.")
+@click.option("--cluster", metavar="ADDRESS|local[:N]",
+              help="Run on a Dask distributed cluster (pip install 'cgcalc[dask]'): its "
+                   "scheduler's ADDRESS, or 'local:N' for N worker processes on this machine "
+                   "('local': one per core). Reads Parquet, writes a Parquet dataset (-o DIR).")
 @_refused("--exact", "batch computes with floats, many rows at once with NumPy; use "
                      "'cgcalc eval --exact' row by row")
 @_refused("--precision", "batch writes every digit (Python's repr), as --json does",
@@ -671,7 +683,7 @@ and left out. Columns named pi or e bind them, as in eval.
                       "batch writes")
 def batch_command(expression: _Expression, input_path: str | None, input_format: str | None,
                   results_format: str | None, as_json: bool, output: str | None,
-                  skip_bad: bool) -> None:
+                  skip_bad: bool, cluster: str | None) -> None:
     """Evaluate EXPRESSION for every row of --input: values and gradients, streamed.
 
     The program is parsed once and evaluated for many rows at a time with NumPy, in
@@ -681,34 +693,101 @@ def batch_command(expression: _Expression, input_path: str | None, input_format:
     from . import batch
     from .walk import as_float
 
-    if output in ("ndjson", "csv"):
+    if output in ("ndjson", "csv", "parquet"):
         raise click.UsageError(f"--output names a file; give the format with --format {output}")
-    if as_json and results_format == "csv":
-        raise click.UsageError("--json writes NDJSON; use --json or --format csv, not both")
+    if as_json and results_format not in (None, "ndjson"):
+        raise click.UsageError(f"--json writes NDJSON; use --json or --format {results_format}, "
+                               "not both")
     if input_path is None:
         if sys.stdin.isatty():
             raise click.UsageError("missing --input FILE (or pipe the rows into stdin)")
         input_path = "-"
+    fmt = input_format or _rows_format(input_path)
+    results = "ndjson" if as_json else results_format or \
+        ("parquet" if cluster or _rows_format(output or "-") == "parquet" else "ndjson")
+    if cluster is not None:
+        _check_cluster_run(fmt, results, output)
+    elif results == "parquet" and output in (None, "-"):
+        raise click.UsageError("Parquet results go to a file: give -o FILE")
+    if fmt == "parquet" and input_path == "-":
+        raise click.UsageError("Parquet is read from a file, a directory or a glob, not stdin")
     program, constants, _ = expression.program()
     for name, value in constants.items():
         if not isinstance(value, (int, float)):
             raise CgcalcError(f"{name}: batch constants are numbers, not arrays")
     constants = {name: as_float(value) for name, value in constants.items()}
-    suffix = os.path.splitext(input_path)[1].lower()
-    fmt = input_format or {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix)
-    with _open_input(input_path) as file, _progress(input_path, file) as progress, \
-            _results(output) as out:
-        skipped = batch.run(program, batch.read(file, program.variables, fmt, constants),
-                            constants, out, output=results_format or "ndjson",
-                            skip_bad=skip_bad, report=lambda line: click.echo(line, err=True),
-                            progress=progress)
+    report = functools.partial(click.echo, err=True)
+    if cluster is not None:
+        _batch_on_cluster(program, constants, input_path, output, cluster, skip_bad, report)
+        return
+    with ExitStack() as stack:
+        if fmt == "parquet":
+            dataset = batch.parquet().Dataset(input_path)
+            chunks = dataset.chunks(program.variables, constants)
+            progress = stack.enter_context(_progress(dataset.rows, lambda: dataset.read))
+        else:
+            file = stack.enter_context(_open_input(input_path))
+            chunks = batch.read(file, program.variables, fmt, constants)
+            progress = stack.enter_context(_progress(
+                None if input_path == "-" else os.fstat(file.fileno()).st_size,
+                file.buffer.tell))
+        out = stack.enter_context(_results(output, results))
+        skipped = batch.run(program, chunks, constants, out, output=results, skip_bad=skip_bad,
+                            report=report, progress=progress)
     if skipped:
         click.echo(f"cgcalc: {skipped:,} bad row{'s' if skipped > 1 else ''} skipped", err=True)
 
 
+def _rows_format(path: str) -> str | None:
+    """The format a file's name says: by its suffix; a directory or a glob is Parquet."""
+    if path == "-":
+        return None
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".parquet", ".pq") or os.path.isdir(path) or any(c in path for c in "*?["):
+        return "parquet"
+    return {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix)
+
+
+def _check_cluster_run(fmt: str | None, results: str, output: str | None) -> None:
+    """A cluster reads and writes Parquet datasets, not streams."""
+    if fmt != "parquet":
+        raise click.UsageError("--cluster reads Parquet: give --input a .parquet file, a "
+                               "directory or a glob of a dataset")
+    if results != "parquet":
+        raise click.UsageError(f"--cluster writes a Parquet dataset, not {results}")
+    if output in (None, "-"):
+        raise click.UsageError("--cluster writes a Parquet dataset: give -o DIR")
+
+
+def _batch_on_cluster(program: Program, constants: dict[str, float], input_path: str,
+                      output: str, address: str, skip_bad: bool,
+                      report: Callable[[str], None]) -> None:
+    """batch --cluster: Dask's progress drawn by Rich on stderr when it is a terminal."""
+    from .batch import parquet
+
+    parquet()  # pyarrow first: its extra's message is the shorter way to it
+    try:
+        from .cluster import errors_path, run_on_cluster
+    except ImportError:
+        raise CgcalcError("--cluster needs Dask: pip install 'cgcalc[dask]'") from None
+    with _progress(0, what="tasks") as bar:
+        skipped = run_on_cluster(program, constants, input_path, output, address,
+                                 skip_bad=skip_bad, report=report, progress=bar)
+    if skipped:
+        click.echo(f"cgcalc: {skipped:,} bad row{'s' if skipped > 1 else ''} skipped, "
+                   f"written to {errors_path(output)}", err=True)
+
+
 @contextmanager
-def _results(path: str | None):
-    """Where a text result goes: stdout, or the file -o names."""
+def _results(path: str | None, fmt: str = "ndjson"):
+    """Where a result goes: stdout, or the file -o names (Parquet: a temporary file
+    beside it, renamed to it when the run succeeds)."""
+    if fmt == "parquet":
+        from .batch import parquet
+
+        with parquet().replacing(path) as file:
+            yield file
+        return
     if path is None or path == "-":
         yield sys.stdout
         return
@@ -733,18 +812,24 @@ def _open_input(path: str):
 
 
 @contextmanager
-def _progress(path: str, file):
+def _progress(total: int | None, done: Callable[[], int] = int, what: str = "rows"):
     """A callback advancing a Rich progress bar on stderr, when that is a terminal and the
-    input a file whose size is known; else None."""
-    if path == "-" or not sys.stderr.isatty():
+    total (bytes, rows or tasks) is known, else None: called bare, to ``done()``;
+    called with ``(completed, total)``, to those."""
+    if total is None or not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True, redirect_stdout=False) as bar:
-        task = bar.add_task("rows", total=os.fstat(file.fileno()).st_size)
-        yield lambda: bar.update(task, completed=file.buffer.tell())
+        task = bar.add_task(what, total=total)
+
+        def advance(completed: int | None = None, new_total: int | None = None) -> None:
+            bar.update(task, completed=done() if completed is None else completed,
+                       total=new_total)
+
+        yield advance
 
 
 @cli.command("help")

@@ -17,7 +17,12 @@ columnar = pytest.importorskip("cgcalc.columnar")  # needs pyarrow (cgcalc[parqu
 EDGES = [0.0, -0.0, 1.0, 100.0, 1e-05, -1e-05, 0.0001, 9.999999999999999e-05, 0.00012,
          1e-06, 1.5e-06, 1e-07, 1e14, 1.2345e14, 1e15, 9999999999999998.0, 1e16, 1e22,
          123456789012345.6, 715.0000000000001, 2.2, 5e-324, 2.2250738585072014e-308,
+         9999999999.999998, 1e10, 12345678901.5, 1e9, 99999.5,
          1.7976931348623157e308, -3.5e-07, 0.1, 1 / 3]
+
+
+def text(pieces):
+    return bytes(columnar.lines(pieces)).decode()
 
 
 def repr_lines(values):
@@ -26,20 +31,26 @@ def repr_lines(values):
 
 def test_doubles_are_written_as_repr_writes_them_at_the_layout_edges():
     values = np.array(EDGES)
-    assert columnar.lines(["[", np.arange(len(values)), ",", values, "]\n"]) == \
-        repr_lines(EDGES)
+    assert text(["[", np.arange(len(values)), ",", values, "]\n"]) == repr_lines(EDGES)
 
 
 @settings(derandomize=True, max_examples=200, deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=50))
 def test_any_finite_doubles_are_written_as_repr_writes_them(values):
     array = np.array(values, dtype=np.float64)
-    assert columnar.lines(["[", np.arange(len(array)), ",", array, "]\n"]) == \
-        repr_lines(values)
+    assert text(["[", np.arange(len(array)), ",", array, "]\n"]) == repr_lines(values)
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(st.lists(st.integers(-2 * 10**16, 2 * 10**16).map(float) | st.sampled_from([-0.0, 0.5]),
+                min_size=1, max_size=30))
+def test_columns_of_whole_numbers_are_written_as_repr_writes_them(values):
+    array = np.array(values, dtype=np.float64)
+    assert text(["[", np.arange(len(array)), ",", array, "]\n"]) == repr_lines(values)
 
 
 def test_no_rows_are_no_text():
-    assert columnar.lines(["[", np.arange(0), ",", np.empty(0), "]\n"]) == ""
+    assert text(["[", np.arange(0), ",", np.empty(0), "]\n"]) == ""
 
 
 CSV = "x,y\n" + "".join(f"{x},{y}\n" for x, y in [(1, 2), (0.1, 3e-7), (1e15, -4), (2.5, 0),
