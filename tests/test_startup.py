@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: heavy modules, and what only a notebook needs (the ``_repr_*_`` methods load it when asked)
-HEAVY = ("numpy", "rich", "lark", "pickle", "locale", "cgcalc.render.notebook")
+HEAVY = ("numpy", "rich", "lark", "pickle", "locale", "cgcalc.render.notebook", "rich._emoji_codes")
 APPLE = ["(apple*apple_num + orange*orange_num)*tax", "-v", "apple=100", "-vapple_num=2",
          "--var", "orange=150", "--var=orange_num=3", "tax=1.1"]
 
@@ -55,3 +55,12 @@ def test_the_generated_text_slice_is_still_a_frozen_record():
     assert repr(TextSlice("ab", -1, None)) == "TextSlice(text='ab', start=1, end=2)"
     with pytest.raises(AttributeError):
         whole.start = 1
+
+
+def test_tables_show_operation_names_as_written_and_load_no_emoji():
+    """Rich replaced ``:smile:`` in ``f:smile:const`` (a node of smile called in f) with an
+    emoji, after loading its table of 4,000 of them."""
+    program = "smile(x) = x + 1\nf(x) = smile(x)*2\nf(y)"
+    modules, out = imported_by([program, "-v", "y=1", "--nodes"])
+    assert " 1  1      f:smile:const               1                  2" in out.splitlines()
+    assert "'rich'" in modules and "'rich._emoji_codes'" not in modules
