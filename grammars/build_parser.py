@@ -81,10 +81,13 @@ def dataclass(frozen):
         def __setattr__(self, name, value):
             raise AttributeError(f"cannot assign to field {name!r}")
 
+        def __delattr__(self, name):
+            raise AttributeError(f"cannot delete field {name!r}")
+
         def key(self):
             return tuple(getattr(self, name) for name in fields)
 
-        cls.__init__, cls.__setattr__, cls.__delattr__ = __init__, __setattr__, __setattr__
+        cls.__init__, cls.__setattr__, cls.__delattr__ = __init__, __setattr__, __delattr__
         cls.__eq__ = lambda self, other: type(other) is type(self) and key(self) == key(other)
         cls.__hash__ = lambda self: hash(key(self))
         cls.__repr__ = lambda self: f"{cls.__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in fields)})"

@@ -55,6 +55,8 @@ def test_the_generated_text_slice_is_still_a_frozen_record():
     assert repr(TextSlice("ab", -1, None)) == "TextSlice(text='ab', start=1, end=2)"
     with pytest.raises(AttributeError):
         whole.start = 1
+    with pytest.raises(AttributeError):
+        del whole.end
 
 
 def test_tables_show_operation_names_as_written_and_load_no_emoji():
