@@ -4,10 +4,17 @@ style of small teaching engines) that only builds and differentiates the same gr
 in-process, parsing nothing.
 
 Goal (issue 9): cgcalc's whole run at most 1.25x the teaching engine's time.
-Also prints where cgcalc's time goes, peak memory per node, what Python's own
-``compile`` does with the text, and SymPy side by side at 1,000 terms.
+Also prints where cgcalc's time goes, peak memory per node (issue 18: at most 120 bytes,
+the peak resident memory of the run less that of the same command on a one-term
+program, which is what the imports take), what Python's own ``compile`` does with the
+text, and SymPy side by side at 1,000 terms.
+
+With ``--baseline PATH`` another cgcalc executable (an older install) runs the same
+command in the same rounds, and its memory is measured the same way: a before/after in
+one run.
 
     python benchmarks/scale.py [--terms 50000] [--repeat 3] [--sympy-terms 1000]
+                               [--baseline /path/to/old/bin/cgcalc]
 """
 
 from __future__ import annotations
@@ -18,7 +25,6 @@ import json
 import math
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -182,46 +188,76 @@ def stages(text: str, point: dict[str, float]) -> dict[str, float]:
             "forward+reverse passes": t3 - t2, "JSON output": t4 - t3, "nodes": len(program)}
 
 
+#: Runs its arguments and prints their peak resident memory. A child started from this
+#: script would count this script's memory as its own (Linux keeps the largest resident
+#: size across fork and exec), so a small Python starts it instead.
+_MEASURE = ("import os, subprocess, sys\n"
+            "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+            "_, status, usage = os.wait4(child.pid, 0)\n"
+            "print(usage.ru_maxrss * 1024, os.waitstatus_to_exitcode(status))")
+
+
+def peak_rss(command: list[str]) -> int:
+    """The peak resident memory of one run of ``command``, in bytes."""
+    peak, code = subprocess.run([sys.executable, "-c", _MEASURE, *command], check=True,
+                                capture_output=True, text=True).stdout.split()
+    if int(code):
+        raise subprocess.CalledProcessError(int(code), command)
+    return int(peak)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--terms", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sympy-terms", type=int, default=1000)
+    parser.add_argument("--baseline", help="another cgcalc executable to run beside this one")
     args = parser.parse_args()
     terms, point = make_terms(args.terms), bindings()
     text = to_text(terms)
-    cgcalc_exe = str(Path(sys.executable).with_name("cgcalc"))
+    executables = {"cgcalc": str(Path(sys.executable).with_name("cgcalc"))}
+    if args.baseline:
+        executables["baseline"] = args.baseline
     with tempfile.TemporaryDirectory() as tmp:
-        expr_file = Path(tmp) / "expr.cg"
+        expr_file, small_file = Path(tmp) / "expr.cg", Path(tmp) / "small.cg"
         expr_file.write_text(text)
-        command = [cgcalc_exe, "-f", str(expr_file), "--json",
-                   *(f"{k}={v}" for k, v in point.items())]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # warm-up
-        whole, engine = [], []
+        small_file.write_text(to_text(terms[:1]))
+        words = [*(f"{k}={v}" for k, v in point.items()), "--json"]
+        commands = {name: [exe, "-f", str(expr_file), *words] for name, exe in executables.items()}
+        for command in commands.values():
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # warm-up
+        whole: dict[str, list[float]] = {name: [] for name in commands}
+        engine = []
         for _ in range(args.repeat):
-            start = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-            whole.append(time.perf_counter() - start)
+            for name, command in commands.items():
+                start = time.perf_counter()
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                whole[name].append(time.perf_counter() - start)
             start = time.perf_counter()
             value, grads = teaching_engine(terms, point)
             engine.append(time.perf_counter() - start)
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child
-        ours = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        memory = {name: (peak_rss(command), peak_rss([exe, "-f", str(small_file), *words]))
+                  for (name, command), exe in zip(commands.items(), executables.values())}
+        ours = json.loads(subprocess.run(commands["cgcalc"], check=True, capture_output=True,
+                                         text=True).stdout)
     worst = max(abs(ours["gradients"][k] - g) / max(1.0, abs(g)) for k, g in grads.items())
     split = stages(text, point)
     nodes = split.pop("nodes")
     print(f"expression: {args.terms} terms, {len(text):,} characters, {nodes:,} nodes")
-    print(f"cgcalc -f FILE --json (whole process): {statistics.median(whole):.3f} s "
-          f"(median of {args.repeat})")
-    print(f"teaching engine, build+backward only:  {statistics.median(engine):.3f} s")
-    print(f"ratio: {statistics.median(whole) / statistics.median(engine):.3f}x (goal <= 1.25x)")
+    teaching = statistics.median(engine)
+    print(f"teaching engine, build+backward only:  {teaching:.3f} s (median of {args.repeat})")
+    for name, times in whole.items():
+        print(f"{name} -f FILE --json (whole process): {statistics.median(times):.3f} s, "
+              f"{statistics.median(times) / teaching:.3f}x the teaching engine (goal <= 1.25x)")
     print(f"same value: {abs(ours['value'] - value) <= 1e-9 * abs(value)}, "
           f"largest gradient difference {worst:.1e}")
     print("where cgcalc's time goes (in-process):")
     for name, seconds in split.items():
         print(f"  {name:26s} {seconds:.3f} s")
-    print(f"peak memory of the cgcalc process: {peak_kib / 1024:.0f} MiB, "
-          f"{peak_kib * 1024 / nodes:.0f} bytes per node")
+    for name, (peak, imports) in memory.items():
+        print(f"peak memory of the {name} process: {peak / 2**20:.0f} MiB; less the "
+              f"{imports / 2**20:.0f} MiB of a one-term run: {(peak - imports) / nodes:.0f} bytes "
+              "per node (goal <= 120)")
     try:
         compile(text, "<expr>", "eval")
         print("Python's compile: compiled")

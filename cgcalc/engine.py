@@ -125,8 +125,9 @@ def _backward(program: Program, values: list[float], upstream: float = 1.0) -> l
             except (ArithmeticError, ValueError):
                 grads[a] += _ieee_backward(program.ops[node], dout, values[node], [values[a]])[0]
         else:
-            for i, gi in zip(a, backward_rule(program.ops[node], dout, values[node],
-                                              [values[i] for i in a])):
+            ins = program.wide[a]
+            for i, gi in zip(ins, backward_rule(program.ops[node], dout, values[node],
+                                                [values[i] for i in ins])):
                 grads[i] += gi
     return grads
 

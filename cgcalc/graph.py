@@ -3,15 +3,21 @@
 Nodes are added while the parser reduces, children before parents, so ids are
 already a topological order: the forward pass walks ids upwards, the reverse pass
 downwards, and neither needs recursion or a sort. Flat lists instead of one object
-per node keep a 300,000-node graph cheap to build and to walk.
+per node keep a 300,000-node graph cheap to build and to walk. A node's inputs are
+kept only in the operation columns the passes read (``first``, ``second``), not also
+as a tuple per node (64 bytes of each binary node): :attr:`Program.inputs` makes the
+tuples when asked. The columns the passes read stay lists of Python ints, not
+``array``s: reading an ``array`` makes a new int or float object at every step, and
+made the passes half as fast again (see the README's Performance section).
 """
 
 from __future__ import annotations
 
 import copy
 from array import array
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from .ops import CONSTANTS, Const, Op, Var
 
@@ -37,7 +43,6 @@ class Program:
     def __init__(self, source: str) -> None:
         self.source = source
         self.ops: list[type[Op]] = []  #: operation of each node
-        self.inputs: list[tuple[int, ...]] = []  #: input node ids of each node
         self.pos = array("q")  #: source offset each node was written at
         self.needs_grad = bytearray()  #: 1 where the node depends on a variable
         self.constants: dict[int, float] = {}  #: node id -> value of a number literal
@@ -48,21 +53,32 @@ class Program:
         self.output = -1  #: the node whose value is the program's value
         #: Operation nodes in id order, as columns the engine's passes zip together without
         #: building anything per node: their ids, forward and backward rules (backward None
-        #: where no variable is upstream), and inputs unpacked: ``first`` the first input id
-        #: (all of them, as a tuple, for more than two), ``second`` the second id, or -1 for
-        #: one input and -2 for more than two. Columns, not a tuple per node: 48 bytes less
-        #: a node.
+        #: where no variable is upstream), and inputs unpacked: ``first`` the first input id,
+        #: ``second`` the second id, or -1 for one input and -2 for more than two (``first``
+        #: is then an index into ``wide``, which holds their ids). :attr:`inputs` gives them
+        #: as a tuple per node.
         self.op_ids: list[int] = []
         self.forwards: list[Callable] = []
         self.backwards: list[Callable | None] = []
-        self.first: list[Any] = []
+        self.first: list[int] = []
         self.second: list[int] = []
+        self.wide: list[tuple[int, ...]] = []
         self.array_ops = False  #: uses an operation defined on arrays only (``@``, ``sum``)
         self.functions: dict[str, Function] = {}  #: functions the program defines, by name
         self.calls: list[Call] = []  #: each call of a defined function, after those in its body
 
     def __len__(self) -> int:
         return len(self.ops)
+
+    @property
+    def inputs(self) -> Inputs:
+        """The input node ids of each node, by id: a tuple, ``()`` for a leaf."""
+        return Inputs(self)
+
+    def operation_inputs(self, k: int) -> tuple[int, ...]:
+        """The input ids of the ``k``-th operation node (``op_ids[k]``)."""
+        a, b = self.first[k], self.second[k]
+        return (a, b) if b >= 0 else (a,) if b == -1 else self.wide[a]
 
     def add(self, op: type[Op], inputs: tuple[int, ...], pos: int) -> int:
         """Append an operation node and return its id."""
@@ -76,10 +92,10 @@ class Program:
             a, b = inputs[0], -1
             need = needs[a]
         else:
-            a, b = inputs, -2
+            a, b = len(self.wide), -2
+            self.wide.append(tuple(inputs))
             need = any(map(needs.__getitem__, inputs))
         self.ops.append(op)
-        self.inputs.append(inputs)
         self.pos.append(pos)
         needs.append(need)
         if op.array_only:
@@ -121,9 +137,9 @@ class Program:
             needs = variant.needs_grad = bytearray(self.needs_grad)
             for name in names:
                 needs[self.variables[name]] = True
-            for node, ins in enumerate(self.inputs):
-                if ins and not needs[node]:
-                    needs[node] = any(map(needs.__getitem__, ins))
+            for k, node in enumerate(self.op_ids):
+                if not needs[node]:
+                    needs[node] = any(map(needs.__getitem__, self.operation_inputs(k)))
             variant.backwards = [self.ops[node].backward if needs[node] else None
                                  for node in self.op_ids]
             variants[names] = variant
@@ -154,7 +170,6 @@ class Program:
 
     def _leaf(self, op: type[Op], pos: int, needs_grad: bool) -> int:
         self.ops.append(op)
-        self.inputs.append(())
         self.pos.append(pos)
         self.needs_grad.append(needs_grad)
         return len(self.ops) - 1
@@ -205,9 +220,9 @@ class Program:
         """For every id, whether ``node`` depends on it (itself included); a loop, no recursion."""
         reached = [False] * len(self.ops)
         reached[node] = True
-        for i in range(node, -1, -1):
-            if reached[i]:
-                for j in self.inputs[i]:
+        for k in range(bisect_left(self.op_ids, node + 1) - 1, -1, -1):
+            if reached[self.op_ids[k]]:
+                for j in self.operation_inputs(k):
                     reached[j] = True
         return reached
 
@@ -225,3 +240,45 @@ class Program:
         from .render.notebook import program_markdown
 
         return program_markdown(self)
+
+
+class Inputs:
+    """A program's inputs by node id, each a tuple made when asked from the columns
+    ``first``, ``second`` and ``wide`` (no tuple is kept per node): indexed (a binary
+    search among the operation ids), iterated in id order, compared like a list."""
+
+    __slots__ = ("_program",)
+
+    def __init__(self, program: Program) -> None:
+        self._program = program
+
+    def __len__(self) -> int:
+        return len(self._program.ops)
+
+    def __getitem__(self, node: int) -> tuple[int, ...]:
+        program = self._program
+        if not -len(program.ops) <= node < len(program.ops):
+            raise IndexError("node id out of range")
+        node %= len(program.ops)
+        op_ids = program.op_ids
+        k = bisect_left(op_ids, node)
+        if k == len(op_ids) or op_ids[k] != node:
+            return ()
+        return program.operation_inputs(k)
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        program = self._program
+        op_ids, ins = program.op_ids, program.operation_inputs
+        k, count = 0, len(op_ids)
+        for node in range(len(program.ops)):
+            if k < count and op_ids[k] == node:
+                yield ins(k)
+                k += 1
+            else:
+                yield ()
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (Inputs, list)) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(list(self))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import math
 import re
-import threading
+from _thread import allocate_lock
 from contextlib import contextmanager
 from functools import cache
 from typing import NamedTuple
@@ -295,7 +295,7 @@ def _count(fewest: int, most: int | None, noun: str) -> str:
     return f"{fewest} {noun}{'' if fewest == 1 else 's'}"
 
 
-_lock = threading.Lock()
+_lock = allocate_lock()  # threading's Lock, without importing threading (a scalar run never needs it)
 
 
 @cache

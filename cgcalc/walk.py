@@ -197,7 +197,7 @@ class StepFailed(Exception):
 def forward_steps(program: Program, values: list, forwards: list) -> None:
     """Each operation node's value from its inputs', in id order, by ``forwards`` (one rule
     per operation node: the float rules here, the exact ones in :mod:`cgcalc.exact`)."""
-    node = -1
+    node, wide = -1, program.wide
     try:
         for node, f, a, b in zip(program.op_ids, forwards, program.first, program.second):
             if b >= 0:
@@ -205,7 +205,7 @@ def forward_steps(program: Program, values: list, forwards: list) -> None:
             elif b == -1:
                 values[node] = f(values[a])
             else:
-                values[node] = f(*[values[i] for i in a])
+                values[node] = f(*[values[i] for i in wide[a]])
     except (ArithmeticError, ValueError) as error:
         raise StepFailed(node, error) from None
 

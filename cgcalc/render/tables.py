@@ -109,13 +109,15 @@ def buffered(draw: Callable[[Console], None]) -> None:
     """Draw on a console that writes to memory, then print it all at once, so that
     nothing is half-written to stdout if drawing fails. The console takes the real
     stdout's settings (terminal or not, colours, width, NO_COLOR); when stdout is not a
-    terminal its width is unlimited, since nothing there wraps. No line ends in spaces."""
+    terminal its width is unlimited, since nothing there wraps. No line ends in spaces.
+    Emoji codes are not replaced: ``f:smile:add`` is an operation in a call, not 😄 (and
+    Rich's table of emoji is not loaded)."""
     real = Console()
     terminal = real.is_terminal
     buffer = io.StringIO()
     draw(Console(file=buffer, force_terminal=terminal, color_system=real.color_system,
                  width=real.width if terminal else UNLIMITED, no_color=real.no_color,
-                 highlight=False))
+                 highlight=False, emoji=False))
     text = "\n".join(map(_without_trailing_spaces, buffer.getvalue().split("\n")))
     for start in range(0, len(text), 1 << 16):  # pieces, so that a closed pipe is noticed
         sys.stdout.write(text[start:start + (1 << 16)])
