@@ -321,7 +321,7 @@ class Session:
     def _console(self):
         from rich.console import Console
 
-        return Console(file=self.out, highlight=False)
+        return Console(file=self.out, highlight=False, emoji=False)  # f:smile:const as written
 
     def say(self, text: str, stream: TextIO) -> None:
         stream.write(text + "\n")

@@ -320,3 +320,9 @@ def test_diff_prints_the_derivative_as_a_program_and_its_value():
     assert err.splitlines() == [
         "cgcalc: name error: cannot differentiate with respect to nothing: not a variable of the "
         "program (its variables: apple, apple_num, tax)"]
+
+
+def test_node_names_are_shown_as_written_not_as_emoji():
+    """A node of smile called in f is f:smile:const; Rich's emoji codes made it f😄const."""
+    out, _ = session("smile(x) = x + 1", "f(x) = smile(x)*2", "y = 1", "f(y)", ":nodes")
+    assert "f:smile:const" in out and "😄" not in out
