@@ -700,7 +700,7 @@ def programs(draw, max_leaves=15):
     return tree, point
 
 
-@settings(max_examples=350, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(programs())
 def test_random_programs_against_sympy(case):
     tree, point = case
