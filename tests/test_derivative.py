@@ -100,7 +100,7 @@ def outcome(program, bindings=POINT):
         return error.message
 
 
-@settings(FAST, max_examples=70)
+@settings(FAST, max_examples=50)
 @given(programs(), st.data())
 def test_printed_derivatives_parse_back_and_evaluate_alike(text, data):
     program = cgcalc.parse(text)

@@ -179,7 +179,7 @@ def well_defined(tree, point) -> bool:
     return True
 
 
-@settings(max_examples=70, **SETTINGS)
+@settings(max_examples=50, **SETTINGS)
 @given(case=programs(max_leaves=10), data=st.data())
 def test_random_programs_to_order_2(case, data):
     tree, point = case
@@ -194,7 +194,7 @@ def test_random_programs_to_order_2(case, data):
 
 # --- 3. Hessians of random programs ------------------------------------------------------------
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=40, **SETTINGS)
 @given(case=programs(max_leaves=10))
 def test_hessians_of_random_programs(case):
     tree, point = case

@@ -700,7 +700,7 @@ def programs(draw, max_leaves=15):
     return tree, point
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=150, **SETTINGS)
 @given(programs())
 def test_random_programs_against_sympy(case):
     tree, point = case
@@ -774,7 +774,7 @@ def test_shared_variable_gets_the_sum_of_its_uses(tree, value):
     assert close(r.gradients["x"], expected, 1e-7, 1e-9 * (1 + sum(abs(p) for p in partials)))
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=60, **SETTINGS)
 @given(data=st.data())
 def test_assigned_names_share_their_node(data):
     """t = T1(vars); u = T2(vars, t); T3(vars, t, u): SymPy substitutes, cgcalc shares nodes."""

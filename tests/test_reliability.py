@@ -89,7 +89,7 @@ def structure(program):
             program.output, [(name, node) for name, node, _ in program.statements])
 
 
-@settings(FAST, max_examples=150)
+@settings(FAST, max_examples=100)
 @given(programs())
 def test_programs_round_trip_through_their_printed_source(text):
     program = cgcalc.parse(text)
