@@ -437,7 +437,9 @@ class Atan2(Op):
     name = symbol = "atan2"
     arity = 2
     domain = "atan2(y, x) is defined everywhere, its derivative except at y = x = 0"
-    forward = staticmethod(math.atan2)
+    # + 0.0 makes a y of -0.0 the 0 it equals: atan2(-0.0, -1) is -pi, outside (-pi, pi]
+    forward = staticmethod(lambda a, b: math.atan2(a + 0.0, b))
+    array_forward = staticmethod(lambda a, b: _np().arctan2(a + 0.0, b))
     rule = "x and minus y over the squared distance from 0, for y and for x", (
         "b/(a**2 + b**2)", "-a/(a**2 + b**2)")
     mpmath = "atan2"
@@ -446,8 +448,6 @@ class Atan2(Op):
     def backward(dout, y, a, b):
         r2 = a * a + b * b
         return dout * b / r2, -dout * a / r2
-
-    numpy = "arctan2"
 
 
 @register

@@ -90,6 +90,12 @@ class Dataset:
             if not _numeric(type_):
                 raise BindingError(f"the column {name} of {self.source} holds {type_}, "
                                    "not numbers")
+        for fragment in self.dataset.get_fragments():  # the schema is the first file's
+            missing = [name for name in wanted if name not in fragment.physical_schema.names]
+            if missing:
+                raise BindingError(f"{fragment.path} has no column {', '.join(missing)}, which "
+                                   f"other files of {self.source} have; every file must hold "
+                                   "every column the program reads")
         return wanted
 
     def chunks(self, names: Iterable[str], constants: Mapping[str, float] = {}

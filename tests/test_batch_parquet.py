@@ -157,3 +157,17 @@ def test_without_pyarrow_parquet_says_which_extra_to_install(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "cgcalc: error: Parquet needs pyarrow: pip install 'cgcalc[parquet]'\n"
+
+
+def test_a_file_of_a_dataset_without_a_column_is_refused_before_any_row(run, tmp_path):
+    """The dataset's schema is its first file's: a later file without y gave row 1, then
+    Arrow's 'No match for FieldRef.Name(y)' with its internal fields (and exit 3 on a cluster)."""
+    (tmp_path / "d").mkdir()
+    write(tmp_path / "d" / "a.parquet", x=[1.0], y=[1.0])
+    write(tmp_path / "d" / "b.parquet", x=[2.0])
+    result = run("batch", "x*y", "--input", str(tmp_path / "d"), "--skip-bad")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (f"cgcalc: binding error: {tmp_path / 'd' / 'b.parquet'} has no column "
+                             f"y, which other files of {tmp_path / 'd'} have; every file must hold "
+                             "every column the program reads\n")
+    assert ndjson(run("batch", "x*2", "--input", str(tmp_path / "d")).stdout)[1]["value"] == 4.0

@@ -6,6 +6,7 @@ here: exact values, the messages at the edges of their domains, and derivative p
 """
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -277,3 +278,11 @@ def test_max_through_the_installed_command(tmp_path):
     assert (done.returncode, done.stderr) == (0, "")
     assert json.loads(done.stdout) == {"value": 3.0, "gradients": {
         "x": 0.5, "y": 0.5, "X": [0.0, 1.0]}}
+
+
+@pytest.mark.parametrize("args", [["y=0", "x=-1"], ["-v", "y=[0]", "-v", "x=[-1]"],
+                                  ["y=0", "x=-1", "--exact"]])
+def test_atan2_of_a_negative_zero_is_pi_in_every_mode(run, args):
+    """atan2(-0.0, -1) was -pi with floats (outside (-pi, pi]) and pi with --exact."""
+    value = json.loads(run("atan2(-y, x)", *args, "--json").stdout)["value"]
+    assert float(value[0] if isinstance(value, list) else value) == math.pi
