@@ -25,7 +25,7 @@ import numpy as np
 from .bindings import MAX_DIMENSIONS
 from .errors import BindingError, EvaluationError, line_col
 from .graph import Program
-from .ops import REDUCTIONS, Op, ShapeError, kernels
+from .ops import REDUCTIONS, Neg, Op, ShapeError, kernels
 from .walk import (Result, _describe, _label, _leaf_values, _local, _number, _undefined, _wrt,
                    blame, step_error, written)
 
@@ -305,8 +305,19 @@ def _index(index) -> str:
 def _call(program: Program, node: int) -> str:
     """How a node is written, with its inputs' names: ``x @ W``, ``sum(h, axis=0)``."""
     op, ins = program.ops[node], program.inputs[node]
-    return written(op, [f"{program.constants[i]:g}" if i in program.constants else _label(program, i)
-                        for i in ins])
+    return written(op, [_operand(program, i) for i in ins])
+
+
+def _operand(program: Program, i: int) -> str:
+    """An input as written: its name, or a number (``-3`` is a minus sign on 3)."""
+    constants = program.constants
+    if i in constants:
+        return f"{constants[i]:g}"
+    if program.ops[i] is Neg and i not in program.names:
+        inner = program.inputs[i][0]
+        if inner in constants:
+            return f"-{constants[inner]:g}"
+    return _label(program, i)
 
 
 def _axis_or_operand(program: Program, values: list) -> list[str]:

@@ -286,3 +286,11 @@ def test_atan2_of_a_negative_zero_is_pi_in_every_mode(run, args):
     """atan2(-0.0, -1) was -pi with floats (outside (-pi, pi]) and pi with --exact."""
     value = json.loads(run("atan2(-y, x)", *args, "--json").stdout)["value"]
     assert float(value[0] if isinstance(value, list) else value) == math.pi
+
+
+def test_a_negative_axis_is_written_as_a_number_in_the_message(run):
+    """It was written sum(X, axis=neg): the minus sign's operation, not the number."""
+    result = run("sum(X, axis=-3)", "-v", "X=[[1]]")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == ("cgcalc: evaluation error at 1:1: sum(X, axis=-3): "
+                                             "axis -3 is not an axis of shape (1, 1)")
