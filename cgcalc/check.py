@@ -54,6 +54,11 @@ class VariableCheck:
         gaps = [abs(n - b) for n, b in zip(self.numerical, self.backprop)]
         return gaps.index(max(gaps))
 
+    @property
+    def worst_at(self) -> tuple[int, ...]:
+        """That element's index in the variable's shape (``()`` for a number)."""
+        return _unravel(self.worst, self.shape) if self.shape else ()
+
 
 @dataclass(frozen=True)
 class GradientCheck:
@@ -141,7 +146,7 @@ class _Differences:
         domain, over ``step`` times the distance to it): the estimate, the h it used, and
         how ("central", "near edge" or "one-sided")."""
         x = float(self.flat[k])
-        where = self.name + ("".join(f"[{i}]" for i in _unravel(k, self.point)) if self.array else "")
+        where = self.name + ("".join(f"[{i}]" for i in _unravel(k, self.point.shape)) if self.array else "")
         if x + h == x or x - h == x:
             raise CgcalcError(f"the step {step:g} is too small for {where} = {x:.10g}: x + h and "
                               "x - h round to x (a step of 1e-15 or more always moves x)")
@@ -202,10 +207,11 @@ def _central(x: float, h: float, up: float, down: float) -> float:
     return (up - down) / ((x + h) - (x - h))
 
 
-def _unravel(k: int, array) -> tuple[int, ...]:
+def _unravel(k: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The index of the ``k``-th element of an array of ``shape``, in C order."""
     import numpy as np
 
-    return tuple(map(int, np.unravel_index(k, array.shape)))
+    return tuple(map(int, np.unravel_index(k, shape)))
 
 
 def _total(result) -> float:

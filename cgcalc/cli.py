@@ -177,8 +177,12 @@ class ExpressionCommand(_PlainHelp, click.Command):
     """A command whose first argument is an expression that may start with ``-``; its
     --help lists the options in groups (OPTION_GROUPS), each with one real example."""
 
-    def __init__(self, *args, examples: dict[str, str], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, examples: dict[str, str], epilog: str | None = None,
+                 **kwargs) -> None:
+        """``epilog``: what the command adds before the bindings' order and the exit codes,
+        which every expression command's help ends with."""
+        super().__init__(*args, epilog="\n\n".join(filter(None, (epilog, _BINDINGS, EXIT_CODES))),
+                         **kwargs)
         self.examples = examples  #: one command line per option group, by the group's title
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -518,9 +522,7 @@ _wrt_option = click.option("--wrt", multiple=True, metavar="NAME",
     'Output': 'cgcalc "apple_price = apple*apple_num; price = apple_price*tax" \\\napple=100 apple_num=2 tax=1.1 --nodes --explain --precision 4',
     'Gradients': 'cgcalc "sigmoid(w*x + b)" w=2 x=0.5 b=-1 --wrt w --upstream 0.5 --json',
     'Exact arithmetic': 'cgcalc "(apple*apple_num + orange*orange_num)*tax" --vars examples/apple_orange.json --exact',
-}, epilog=f"""{_BINDINGS}
-
-{EXIT_CODES}""")
+})
 @_expression_options
 @_shown_options
 @_json_option
@@ -591,9 +593,7 @@ def _jacobian(expression: _Expression, wrt: tuple[str, ...], gradient: dict,
     'Output': 'cgcalc check "sigmoid(x)" x=0.5 --expand --precision 4 --json',
     'Gradients': 'cgcalc check "x**3 * sin(y)" x=2 y=0.5 --wrt x --tol 1e-8 --step 1e-5',
     'Exact arithmetic': 'cgcalc check "x/3 + exp(y)" x=1 y=1/2 --exact --digits 20',
-}, epilog=f"""{_BINDINGS}
-
-{EXIT_CODES}""")
+})
 @_expression_options
 @_shown_options
 @_json_option
@@ -642,17 +642,13 @@ def check_command(expression: _Expression, precision: int, as_json: bool, wrt: t
     'Output': 'cgcalc batch "pi*r**2" --input examples/circles.csv --format csv -o areas.csv',
     'Cluster': 'cgcalc batch "apple*apple_num" --input examples/prices.parquet --skip-bad \\\n'
                '-o results.parquet --cluster local:1',
-}, epilog=f"""\b
-Each output row is {{"row": n, "value": ..., "gradients": {{...}}}} (NDJSON), or
+}, epilog="""\b
+Each output row is {"row": n, "value": ..., "gradients": {...}} (NDJSON), or
 row,value,d_NAME... (CSV, and Parquet's columns); rows are numbered from 1 in input
 order (blank lines and lines starting with # are not rows). A bad row stops the run
 (exit 1) after every row before it has been written (Parquet: nothing is written);
 with --skip-bad it is reported on stderr and left out (--cluster: written to the
-dataset OUTPUT.errors beside the results). Columns named pi or e bind them, as in eval.
-
-{_BINDINGS}
-
-{EXIT_CODES}""")
+dataset OUTPUT.errors beside the results). Columns named pi or e bind them, as in eval.""")
 @_expression_options
 @click.option("--input", "input_path", metavar="FILE", type=_PATH,
               help="Rows of bindings: CSV with a header of names, JSON Lines ('-' for stdin), "
@@ -887,9 +883,7 @@ BINARY_FORMATS = {"png", "pdf", "jpg", "gif"}
     'Program and bindings': 'cgcalc graph -f docs/apple_orange.cg --vars examples/apple_orange.json --format tree',
     'Output': 'cgcalc graph "sigmoid(x)" x=0.5 --expand -o sigmoid.svg --timeout 10',
     'Gradients': 'cgcalc graph "y = x**2; y*3" x=2 --of y --upstream 2 --format mermaid',
-}, epilog=f"""{_BINDINGS}
-
-{EXIT_CODES}""")
+})
 @_expression_options
 @_shown_options
 @click.option("--format", "fmt", type=click.Choice(sorted(set(GRAPH_FORMATS.values()))),
@@ -960,9 +954,7 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None, as_j
     'Output': 'cgcalc diff "sigmoid(x)" x=0.5 --expand --precision 4 --json',
     'Gradients': 'cgcalc diff "x**3*y" --wrt x --order 2',
     'Exact arithmetic': 'cgcalc diff "x**3/3" --wrt x x=1/3 --exact',
-}, epilog=f"""{_BINDINGS}
-
-{EXIT_CODES}""")
+})
 @_expression_options
 @_shown_options
 @_json_option
@@ -1019,9 +1011,7 @@ def diff_command(expression: _Expression, precision: int, as_json: bool, wrt: tu
     'Output': 'cgcalc hessian "x**2*y + sin(x*y)" x=1 y=2 --precision 4 --json',
     'Gradients': 'cgcalc hessian "y = x**2*z; y + z" x=1 z=2 --of y',
     'Exact arithmetic': 'cgcalc hessian "x**2*y/3 + exp(y)" x=1/2 y=0 --exact --digits 15',
-}, epilog=f"""{_BINDINGS}
-
-{EXIT_CODES}""")
+})
 @_expression_options
 @_shown_options
 @_json_option

@@ -153,7 +153,7 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
             numbers = [backprop, number(v.numerical[k], precision),
                        f"{v.step:.2g}", f"{v.max_abs:.2g}", f"{v.max_rel:.2g}"]
             if v.shape:
-                worst.append(f"{v.name}{list(_unravel(k, v.shape))}")
+                worst.append(f"{v.name}{list(v.worst_at)}")
         rows.append([v.name, str(v.shape) if v.shape else "scalar", *numbers, verdict])
     console.print()
     _print_table(console, columns, rows, precision)
@@ -172,15 +172,6 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
     console.print()
     verdict = "[green]passed[/]" if check.passed else "[red]failed[/]"
     console.print(f"{verdict}: tolerance {check.tol:g} (absolute, relative above 1)", soft_wrap=True)
-
-
-def _unravel(k: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The index of the ``k``-th element of an array of ``shape``, in C order."""
-    index = []
-    for size in reversed(shape):
-        k, i = divmod(k, size)
-        index.append(i)
-    return tuple(reversed(index))
 
 
 def _edge_notes(check: GradientCheck) -> list[str]:
