@@ -177,11 +177,16 @@ def _on_signal(signum: int, frame) -> None:
         _interrupt()
 
 
-def _line_stdout() -> LineStdout:
+def _line_stdout() -> LineStdout | None:
     """Replace ``sys.stdout`` by the same stream (its encoding, its buffering: none under
-    ``python -u``) written through a :class:`LineStdout`."""
+    ``python -u``) written through a :class:`LineStdout`; leave it as it is when it has no
+    file descriptor (a stream in memory: ``main()`` called in a notebook or a test)."""
     old = sys.stdout
-    raw = LineStdout(None if old is None else old.fileno())
+    try:
+        fd = None if old is None else old.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    raw = LineStdout(fd)
     unbuffered = bool(old and old.write_through)
     sys.stdout = io.TextIOWrapper(
         raw if unbuffered else io.BufferedWriter(raw), encoding=old.encoding if old else "utf-8",
@@ -224,7 +229,7 @@ def run(command: Callable[[], object]) -> NoReturn:
         except SystemExit as exit:
             code = 0 if exit.code is None else int(exit.code)
         sys.stdout.flush()  # a failed run's lines too: the rows before a bad one count
-        if code == 0:
+        if code == 0 and stdout:
             stdout.finish()
         _armed = False
     except OutputError as error:
@@ -240,7 +245,7 @@ def run(command: Callable[[], object]) -> NoReturn:
         _armed = False
         reserve = None
         code, said = EXIT_MEMORY, "out of memory"
-    if code != 0:
+    if code != 0 and stdout:
         stdout.abandon()
     if said:  # here, once the failed frames (and what they held) are gone
         _say(said)

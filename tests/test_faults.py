@@ -266,3 +266,29 @@ def test_svg_and_png_draw_at_most_150_nodes(fake_dot):
     assert done.stderr == ("cgcalc: render error: this graph has 151 nodes; --format svg draws at "
                            "most 150, as Graphviz may take minutes for more; use --format dot "
                            "(and run dot yourself) or --format tree\n")
+
+
+MAIN_IN_MEMORY = """
+import io, sys
+from cgcalc.cli import main
+sys.stdout = buffer = io.StringIO()  # as in a notebook's kernel, or a test's capture
+sys.argv = ["cgcalc", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit:
+    sys.__stdout__.write(f"{exit.code} {buffer.getvalue()!r}")
+"""
+
+
+@pytest.mark.parametrize("args, out, err", [
+    (["x*y", "x=3", "y=4", "--json"],
+     '0 \'{"value": 12.0, "gradients": {"x": 4.0, "y": 3.0}}\\n\'', ""),
+    (["log(x)", "x=0", "--json"], "1 ''", "cgcalc: evaluation error at 1:1: log(0) is undefined"),
+])
+def test_main_writes_to_a_standard_output_without_a_file_descriptor(args, out, err):
+    """Before, ``main()`` called where ``sys.stdout`` is a stream in memory stopped with a
+    traceback (io.UnsupportedOperation: fileno) before doing anything."""
+    run = subprocess.run([sys.executable, "-c", MAIN_IN_MEMORY, *args], capture_output=True,
+                         text=True)
+    assert (run.stdout, run.stderr[:len(err)]) == (out, err)
+    assert "Traceback" not in run.stderr
