@@ -16,14 +16,16 @@ every evaluation runs the forward pass and one reverse pass (backpropagation)::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
-from .engine import evaluate
-from .errors import (BindingError, CgcalcError, EvaluationError, ParseError,
-                     UnboundVariableError, UnknownNameError)
-from .graph import Program
-from .parser import parse
-from .walk import Binding, NodeValue, Result, Value
+if TYPE_CHECKING:
+    from .differentiate import Hessian, derivative, hessian, jacobian
+    from .engine import evaluate
+    from .errors import (BindingError, CgcalcError, EvaluationError, ParseError,
+                         UnboundVariableError, UnknownNameError)
+    from .graph import Program
+    from .parser import parse
+    from .walk import Binding, NodeValue, Result, Value
 
 __version__ = "0.1.0"
 
@@ -35,19 +37,37 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """``derivative``, ``hessian``, ``Hessian`` and ``jacobian`` from
-    :mod:`cgcalc.differentiate`, loaded at first use so that evaluating never imports it."""
-    if name in ("derivative", "hessian", "Hessian", "jacobian"):
-        from . import differentiate
+#: where each public name lives; loaded at first use, so that ``import cgcalc`` costs
+#: nothing, evaluating never imports what differentiating needs, and the ``cgcalc``
+#: command can import its modules with the garbage collector off (see __main__)
+_HOMES = {
+    "evaluate": "engine", "parse": "parser", "Program": "graph",
+    "BindingError": "errors", "CgcalcError": "errors", "EvaluationError": "errors",
+    "ParseError": "errors", "UnboundVariableError": "errors", "UnknownNameError": "errors",
+    "Binding": "walk", "NodeValue": "walk", "Result": "walk", "Value": "walk",
+    "derivative": "differentiate", "hessian": "differentiate", "Hessian": "differentiate",
+    "jacobian": "differentiate",
+}
 
-        return getattr(differentiate, name)
-    raise AttributeError(f"module 'cgcalc' has no attribute {name!r}")
+
+def __getattr__(name: str):
+    """The public names of :data:`_HOMES`, each imported from its module when first asked."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'cgcalc' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 def grad(program: Program | str,
          bindings: Mapping[str, Binding] | None = None) -> dict[str, Value]:
     """d(value)/d(variable) for every variable: a program or its text, at one point."""
+    from .engine import evaluate
+    from .parser import parse
+
     if isinstance(program, str):
         program = parse(program)
     return evaluate(program, bindings).gradients

@@ -20,8 +20,12 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__
+from .bindings import load_json_bindings, parse_binding
+from .engine import evaluate
 from .errors import (EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError, OutputError,
                      UnboundVariableError, printable)
+from .faults import run as run_with_faults
+from .parser import parse
 
 if TYPE_CHECKING:
     from .walk import Result
@@ -338,14 +342,12 @@ class _Expression:
     def program(self, exact: int | None = None) -> tuple[Program, dict, list[Expansion]]:
         """Read, parse (and expand) the program; read its bindings (as exact numbers, with
         ``exact`` digits for what is not rational, when given)."""
-        from . import parse
-        from .bindings import load_json_bindings, parse_binding
-
+        read_binding, read_json_bindings = parse_binding, load_json_bindings
         if exact is not None:
             from .bindings import exact_binding, exact_json_bindings
 
-            parse_binding = functools.partial(exact_binding, digits=exact)
-            load_json_bindings = exact_json_bindings
+            read_binding = functools.partial(exact_binding, digits=exact)
+            read_json_bindings = exact_json_bindings
 
         words = tuple(w[len(_MARK):] if w.startswith(_MARK) else w for w in self.words)
         if [self.path, *self.vars_paths].count("-") > 1:
@@ -360,9 +362,9 @@ class _Expression:
         bindings: dict = {}
         for vars_path in self.vars_paths:
             origin = "stdin" if vars_path == "-" else vars_path
-            bindings.update(load_json_bindings(_read(vars_path), origin))
+            bindings.update(read_json_bindings(_read(vars_path), origin))
         for word in binding_words + self.var_words:
-            name, value = parse_binding(word)
+            name, value = read_binding(word)
             bindings[name] = value
         program, expansions = parse(source), []
         if self.expand:
@@ -376,17 +378,16 @@ class _Expression:
                  **options) -> tuple[Result, list[Expansion]]:
         """Both passes (on exact numbers, with ``exact`` digits for what is not rational,
         when given; ``options``: evaluate's upstream and of); warnings go to stderr."""
-        from . import evaluate
-
         program, bindings, expansions = self.program(exact)
+        passes = evaluate
         if exact is not None:
             from .exact import evaluate as evaluate_exact
 
             given = [f"--{name}" for name, value in options.items() if value is not None]
             if given:
                 raise click.UsageError(f"--exact does not take {', '.join(given)} yet")
-            evaluate, options = functools.partial(evaluate_exact, digits=exact), {}
-        result = evaluate(program, bindings, wrt=wrt or None, **options)
+            passes, options = functools.partial(evaluate_exact, digits=exact), {}
+        result = passes(program, bindings, wrt=wrt or None, **options)
         _warn(result.warnings)
         return result, expansions
 
@@ -1091,20 +1092,6 @@ def _reason(error: Exception) -> str:
 
 
 def main() -> None:
-    """Entry point of the ``cgcalc`` console script: the command, with the environment's
-    faults (a full or closed stdout, signals, no memory left) said in one line.
-
-    What importing made (modules, classes, functions) lives as long as the process, so
-    it is moved out of the cyclic garbage collector's reach (``gc.freeze``): the
-    collections during the run, and the one at exit, no longer walk it. That is a tenth
-    of a scalar run's start-up."""
-    import gc
-
-    from .faults import run
-
-    gc.freeze()
-    run(lambda: cli(prog_name="cgcalc"))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    """The command, with the environment's faults (a full or closed stdout, signals, no
+    memory left) said in one line; the ``cgcalc`` script runs it from :mod:`cgcalc.__main__`."""
+    run_with_faults(lambda: cli(prog_name="cgcalc"))

@@ -66,3 +66,25 @@ def test_tables_show_operation_names_as_written_and_load_no_emoji():
     modules, out = imported_by([program, "-v", "y=1", "--nodes"])
     assert " 1  1      f:smile:const               1                  2" in out.splitlines()
     assert "'rich'" in modules and "'rich._emoji_codes'" not in modules
+
+
+def test_importing_cgcalc_loads_nothing_until_a_name_is_used():
+    code = ("import sys, cgcalc; before = sorted(m for m in sys.modules if m.startswith('cgcalc.'));"
+            " cgcalc.parse; print(before, 'cgcalc.parser' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout == "[] True\n", run.stderr
+
+
+def test_the_command_runs_with_the_collector_on_and_the_imports_frozen():
+    """The script imports with the garbage collector off; a run left without it would
+    never free a cycle (a long batch, the repl)."""
+    code = ("import gc, cgcalc.cli\ncgcalc.cli.main = lambda: print(gc.isenabled(), "
+            "gc.get_freeze_count() > 10_000)\nfrom cgcalc.__main__ import main\nmain()")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout == "True True\n", run.stderr
+
+
+def test_python_dash_m_cgcalc_is_the_command():
+    run = subprocess.run([sys.executable, "-m", "cgcalc", "x*y", "x=2", "y=3", "--json"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert (run.stdout, run.returncode) == ('{"value": 6.0, "gradients": {"x": 3.0, "y": 2.0}}\n', 0)
