@@ -163,3 +163,13 @@ def test_smooth_programs_pass_at_any_scale(text, x):
     """A right backward rule passes wherever x is, from 0 to 1e12 (none of these has an edge)."""
     (v,) = gradient_check(cgcalc.parse(text), {"x": x}).variables
     assert v.passed, (text, x, v)
+
+
+@pytest.mark.parametrize("program", ["0.1", "sqrt(log2(2))", "pi"])
+def test_a_program_without_variables_is_checked_without_a_table(run, program):
+    """Before, the table of no rows stopped check with an internal error (exit 3)."""
+    result = run("check", program)
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert (result.exit_code, lines[2]) == (
+        0, "no variables: the program is a constant, there is nothing to compare")
+    assert lines[-1] == "passed: tolerance 1e-06 (absolute, relative above 1)"

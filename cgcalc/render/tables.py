@@ -156,7 +156,10 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
                 worst.append(f"{v.name}{list(v.worst_at)}")
         rows.append([v.name, str(v.shape) if v.shape else "scalar", *numbers, verdict])
     console.print()
-    _print_table(console, columns, rows, precision)
+    if rows:
+        _print_table(console, columns, rows, precision)
+    else:
+        console.print("no variables: the program is a constant, there is nothing to compare")
     notes = _edge_notes(check)
     if worst:
         notes.insert(0, "an array's gradients are shown at its element that differs most: "
@@ -234,7 +237,7 @@ def _print_table(console: Console, columns: list[tuple[str, str]], rows: list[li
         return
     cells = _cells(columns, rows, precision, console.width)
     headers = [column if header else "" for column, _ in columns]
-    widths = [max(cell_len(h), *(_widest(row[k]) for row in cells)) for k, h in enumerate(headers)]
+    widths = [max([cell_len(h), *(_widest(row[k]) for row in cells)]) for k, h in enumerate(headers)]
     if sum(widths) + 2 * (len(widths) - 1) > console.width:
         _stacked(console, headers, rows, precision, title, style)
         return
