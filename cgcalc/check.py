@@ -18,6 +18,7 @@ from the side that is inside.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -103,7 +104,7 @@ def gradient_check(program: Program, bindings: Mapping, tol: float = 1e-6, step:
         if grad is None:
             checks.append(VariableCheck(name, shape, None, None, None))
             continue
-        differences = _Differences(program, bindings, name, point, _float(_total(result.value)))
+        differences = _Differences(program, bindings, name, point, _float(result.value))
         backprop = grad.ravel().tolist() if shape else [_float(grad)]
         numerical = []
         for k, b in enumerate(backprop):
@@ -132,13 +133,13 @@ def gradient_check(program: Program, bindings: Mapping, tol: float = 1e-6, step:
 class _Differences:
     """Difference quotients of the program's value by one variable, element by element."""
 
-    def __init__(self, program: Program, bindings: Mapping, name: str, point, at_point: float):
+    def __init__(self, program: Program, bindings: Mapping, name: str, point, at_point) -> None:
         self.program, self.bindings, self.name = program, dict(bindings), name
         self.array = bool(getattr(point, "ndim", 0))
         self.point = point.copy() if self.array else point  # perturbed in place, one element at a time
         self.flat = self.point.reshape(-1) if self.array else [point]
         self.size = len(self.flat)
-        self.at_point = at_point  #: the value at the point itself, f(x)
+        self.at_point = at_point  #: the value at the point itself, f(x) (an array's elements)
         self.passes = 0  #: forward passes so far
 
     def derivative(self, k: int, h: float, step: float) -> tuple[float, float, str]:
@@ -152,13 +153,15 @@ class _Differences:
                               "x - h round to x (a step of 1e-15 or more always moves x)")
         first_error: list[tuple[float, EvaluationError]] = []
 
-        def f(shifted: float) -> float | None:
-            """The value with the element at ``shifted``; None outside the domain."""
+        def f(shifted: float):
+            """The value with the element at ``shifted`` (an array's elements, copied before
+            the element is put back); None outside the domain."""
             self.passes += 1
             self.flat[k] = shifted
             self.bindings[self.name] = self.point if self.array else shifted
             try:
-                return _total(value(self.program, self.bindings))
+                at = value(self.program, self.bindings)
+                return at.copy() if getattr(at, "ndim", 0) else at
             except EvaluationError as error:
                 first_error.append((shifted, error))
                 return None
@@ -167,7 +170,7 @@ class _Differences:
 
         up, down = f(x + h), f(x - h)
         if up is not None and down is not None:
-            return _central(x, h, up, down), h, "central"
+            return _finite(_central(x, h, up, down), where), h, "central"
         for n in range(1, EDGE_SEARCH + 1):  # how near is the edge? within h / 10**n?
             near, small = h / 10**n, step * h / 10**n
             if x + small == x or x - small == x:
@@ -175,7 +178,8 @@ class _Differences:
             if f(x + near) is not None and f(x - near) is not None:
                 up_small, down_small = f(x + small), f(x - small)
                 if up_small is not None and down_small is not None:
-                    return _central(x, small, up_small, down_small), small, "near edge"
+                    return _finite(_central(x, small, up_small, down_small), where), small, \
+                        "near edge"
         side = 1.0 if up is not None else -1.0 if down is not None else 0.0
         dx = (x + side * h) - x  # the step as the floats have it, signed
         far = f(x + 2 * dx) if side else None
@@ -186,7 +190,9 @@ class _Differences:
                 f"either side of it: at {where} = {shifted:.10g}, {error.message}",
                 error.source, error.pos)
         near_side = up if side > 0 else down
-        return (-3 * self.at_point + 4 * near_side - far) / (2 * dx), h, "one-sided"
+        # (-3 f(x) + 4 f(x + dx) - f(x + 2 dx)) / (2 dx), written with differences only
+        slope = 3 * _difference(near_side, self.at_point) - _difference(far, near_side)
+        return _finite(slope / (2 * dx), where), h, "one-sided"
 
 
 def _floats(bindings: Mapping) -> dict:
@@ -203,8 +209,28 @@ def _within(numerical: float, backprop: float, tol: float) -> bool:
     return abs(numerical - backprop) <= tol * max(1.0, abs(numerical), abs(backprop))
 
 
-def _central(x: float, h: float, up: float, down: float) -> float:
-    return (up - down) / ((x + h) - (x - h))
+def _central(x: float, h: float, up, down) -> float:
+    return _difference(up, down) / ((x + h) - (x - h))
+
+
+def _difference(a, b) -> float:
+    """The program's value at one point less at another, summed over an array's elements
+    (the sum is what backpropagation differentiates): the elements' differences are summed,
+    not the elements, so a value whose elements' sum overflows, or cancels, still has its
+    difference quotient."""
+    if getattr(a, "ndim", 0):
+        import numpy as np
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float((a - b).sum())
+    return a - b
+
+
+def _finite(estimate: float, where: str) -> float:
+    if not math.isfinite(estimate):
+        raise EvaluationError(f"the difference quotient for {where} is {estimate}: the "
+                              "program's value changes by more than a float holds over the step")
+    return estimate
 
 
 def _unravel(k: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -212,8 +238,3 @@ def _unravel(k: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     import numpy as np
 
     return tuple(map(int, np.unravel_index(k, shape)))
-
-
-def _total(result) -> float:
-    """The program's value, summed if it is an array (as backpropagation seeds it)."""
-    return float(result.sum()) if getattr(result, "ndim", 0) else result

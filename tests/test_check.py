@@ -173,3 +173,37 @@ def test_a_program_without_variables_is_checked_without_a_table(run, program):
     assert (result.exit_code, lines[2]) == (
         0, "no variables: the program is a constant, there is nothing to compare")
     assert lines[-1] == "passed: tolerance 1e-06 (absolute, relative above 1)"
+
+
+@pytest.mark.parametrize("program, bindings, numerical", [
+    # the elements' sum overflows: before, numerical nan, "FAIL", and with --json exit 3
+    ("W", "W=[1e308, 1e308]", [1.0, 1.0]),
+    # 2e16 + 2: the sum cancels the change of the small element; before, 20000.0000000022
+    ("W*2", "W=[1e16, 1]", [2.0, 2.0]),
+])
+def test_an_array_value_is_differenced_element_by_element_then_summed(run, program, bindings,
+                                                                      numerical):
+    result = run("check", program, "-v", bindings, "--json")
+    doc = json.loads(result.stdout)
+    assert (result.exit_code, doc["passed"], doc["variables"]["W"]["numerical"]) == (0, True, numerical)
+    assert "RuntimeWarning" not in result.stderr
+
+
+def test_one_sided_differences_of_an_array_at_the_edge_of_its_domain(run):
+    """As for a number (x**2.5 at 0, above), with a large element beside it whose sum with
+    the others would overflow."""
+    doc = json.loads(run("check", "X**2.5", "-v", "X=[0, 1e123, 1e123]", "--json").stdout)
+    x = doc["variables"]["X"]
+    assert doc["passed"] and x["one_sided"] == 1
+    assert x["numerical"][0] == pytest.approx(-(2**2.5 - 4) / 2 * 1e-4**1.5)
+
+
+def test_a_difference_quotient_that_overflows_is_an_evaluation_error(run):
+    """tanh turns from -1 to 1 within the step: f(x + h) - f(x - h) is 3.4e308, more than a
+    float holds. Before, the table said the check passed (inf against backprop's 0 is within
+    a relative tolerance of inf) and --json stopped with an internal error (exit 3)."""
+    for extra in ([], ["--json"]):
+        result = run("check", "1.7e308*tanh((x - 0.5e-4)*1e7)", "x=0", *extra)
+        assert (result.exit_code, result.stdout, result.stderr) == (
+            1, "", "cgcalc: evaluation error: the difference quotient for x is inf: the "
+                   "program's value changes by more than a float holds over the step\n")
