@@ -159,7 +159,7 @@ def _mul(g: Graph, a: int, b: int) -> int | None:
             return other
         if g.constant(one, -1.0):
             return g.make(Neg, (other,))
-    if b in g.value:  # the constant first: 2*x
+    if b in g.value and a not in g.value:  # the constant first: 2*x
         return g.make(Mul, (b, a))
     if a in g.value and g.ops[b] is Mul and g.args[b][0] in g.value:  # 2*(3*x) is 6*x
         product = g.value[a] * g.value[g.args[b][0]]

@@ -56,6 +56,11 @@ def test_library_names_and_no_cost_to_evaluation():
     ("sin(x*y)", "x", "y*cos(x*y)"),
     ("x*y + 3", "y", "x"),
     ("tanh(x)", "x", "1 - tanh(x)**2"),
+    # two constants whose product is longer to write: before, they swapped places for ever
+    # (RecursionError, exit 3)
+    ("3*0.1*x", "x", "3*0.1"),
+    ("x + 3*0.1", "x", "1"),
+    ("3 * 10 ^ -pow(x, 0)", "x", "0"),
 ])
 def test_derivatives_read_naturally(text, wrt, printed):
     assert diff(text, wrt) == printed
