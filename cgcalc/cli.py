@@ -23,7 +23,7 @@ from . import __version__
 from .bindings import load_json_bindings, parse_binding
 from .engine import evaluate
 from .errors import (EXIT_BROKEN_PIPE, EXIT_INTERNAL, CgcalcError, OutputError,
-                     UnboundVariableError, printable)
+                     UnboundVariableError, decoded, printable)
 from .faults import run as run_with_faults
 from .parser import parse
 
@@ -1053,17 +1053,18 @@ def _scalar(result: Result, what: str) -> Result:
 
 
 def _read(path: str) -> str:
-    """The text of PATH, or of stdin for '-', without a byte-order mark (Notepad, Excel);
-    unreadable input is a usage error."""
+    """The text of PATH, or of stdin for '-' (:func:`errors.decoded`); unreadable input is a
+    usage error."""
     try:
         if path != "-":
-            with open(path, encoding="utf-8-sig") as file:
-                return file.read()
+            with open(path, "rb") as file:
+                return decoded(file.read())
         if sys.stdin is None:  # closed: cgcalc <&-
             raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-        text = sys.stdin.read()
+        stdin = getattr(sys.stdin, "buffer", None)  # None: a stream in memory, already text
+        text = sys.stdin.read() if stdin is None else decoded(stdin.read())
         return text[1:] if text.startswith("\ufeff") else text
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise CgcalcError(f"cannot read {'stdin' if path == '-' else path}: {_reason(error)}") \
             from None
 

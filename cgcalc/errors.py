@@ -107,13 +107,28 @@ class GradientCheckError(EvaluationError):
     kind = "gradient check failed"
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: ESC, BEL, CR, CSI...
+#: C0, DEL and C1 (ESC, BEL, CR, CSI...), and the bytes that were not UTF-8, which reading
+#: with ``surrogateescape`` turned into lone surrogates
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+
+
+def decoded(data: bytes) -> str:
+    """A program's bytes as text: UTF-8, without a byte-order mark (Notepad, Excel), each
+    byte that is not UTF-8 kept as a lone surrogate, for the lexer to point at and
+    :func:`printable` to write as that byte."""
+    return data.decode("utf-8-sig", "surrogateescape")
 
 
 def printable(text: str) -> str:
     """``text`` with its control characters written as Python writes them (``\\x1b``,
-    ``\\n``), so that text from the user cannot move or retitle the terminal."""
-    return _CONTROL.sub(lambda match: repr(match[0])[1:-1], text)
+    ``\\n``), so that text from the user cannot move or retitle the terminal, and each byte
+    that was not UTF-8 as that byte (``\\xff``)."""
+    return _CONTROL.sub(lambda match: _escaped(match[0]), text)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code - 0xDC00:02x}" if code >= 0xDC80 else repr(char)[1:-1]
 
 
 def line_col(source: str, pos: int) -> tuple[int, int]:

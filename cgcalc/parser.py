@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from . import _lark_parser as lark
 from ._lark_parser import Lexer, UnexpectedInput
-from .errors import ParseError, UnknownNameError
+from .errors import ParseError, UnknownNameError, printable
 from .functions import Function
 from .graph import Call, Program
 from .ops import FUNCTIONS, OPERATORS, REDUCTIONS, Neg
@@ -92,7 +92,10 @@ class GrammarLexer(Lexer):
             yield token(kind, text[start:pos], start)
         pos = self._rest(text, pos).end()
         if pos != len(text):
-            raise ParseError(f"unexpected character {text[pos]!r}", text, pos)
+            char = text[pos]
+            raise ParseError(f"unexpected character {char!r}" if not "\udc80" <= char <= "\udcff"
+                             else f"the byte {printable(char)} is not UTF-8 (programs are read "
+                             "as UTF-8)", text, pos)
 
 
 class Builder:

@@ -27,6 +27,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
 from prompt_toolkit import PromptSession
@@ -37,7 +38,7 @@ from prompt_toolkit.key_binding import KeyBindings
 
 from . import __version__
 from .bindings import load_json_bindings, parse_value
-from .errors import CgcalcError, UnknownNameError
+from .errors import CgcalcError, ParseError, UnknownNameError, decoded
 from .parser import parse, terminal_regex
 
 if TYPE_CHECKING:
@@ -106,6 +107,24 @@ class Session:
                 raise
             self.say(f"cgcalc: internal error: {type(error).__name__}: {error}; please report "
                      "it (CGCALC_DEBUG=1 shows the traceback)", self.err)
+
+    def wants_more(self, text: str) -> bool:
+        """Does Enter continue the input? While a bracket is open, unless a statement is
+        already wrong before its end (as at Python's prompt): then it runs, and its error
+        shows at once instead of swallowing the lines after it. A command, or an array
+        being bound, goes on until its brackets close."""
+        if _open_brackets(text) <= 0:
+            return False
+        binding = self._binding.fullmatch(text)
+        if text.lstrip().startswith(":") or binding and binding[2].lstrip().startswith("["):
+            return True
+        try:
+            parse(text, needs_value=False)
+        except ParseError as error:
+            return error.pos is None or error.pos >= len(text.rstrip())
+        except CgcalcError:  # a function of an earlier input, say: the brackets decide
+            pass
+        return True
 
     # -- statements and bindings ------------------------------------------------------------------
 
@@ -357,8 +376,8 @@ def _open(path: str, mode: str):
         raise CgcalcError(f"cannot write {path}: {error.strerror or error}") from None
 
 
-def open_brackets(text: str) -> int:
-    """How many ( and [ are still open, comments left out: Enter continues the input then."""
+def _open_brackets(text: str) -> int:
+    """How many ( and [ are still open, comments left out."""
     depth = 0
     for line in text.split("\n"):
         code = line.partition("#")[0]
@@ -392,7 +411,7 @@ class _Completer(Completer):
                 yield Completion(candidate, start_position=-len(word))
 
 
-def _keys() -> KeyBindings:
+def _keys(session: Session) -> KeyBindings:
     keys = KeyBindings()
 
     @keys.add("enter")
@@ -401,7 +420,7 @@ def _keys() -> KeyBindings:
         buffer = event.current_buffer
         if buffer.complete_state is not None and buffer.complete_state.current_completion:
             buffer.apply_completion(buffer.complete_state.current_completion)
-        elif open_brackets(buffer.text) > 0:
+        elif session.wants_more(buffer.text):
             buffer.insert_text("\n")
         else:
             buffer.validate_and_handle()
@@ -437,14 +456,15 @@ def run(precision: int = 10, input=None, output=None, out: TextIO | None = None,
     err = err or sys.stderr
     session = Session(out, err, precision)
     if input is None and not sys.stdin.isatty():
-        _read_lines(session, sys.stdin)
+        stdin = getattr(sys.stdin, "buffer", None)  # None: a stream in memory, already text
+        _read_lines(session, sys.stdin if stdin is None else map(decoded, stdin))
         return
     if output is None:  # the terminal itself: the CLI's stdout passes on whole lines only
         from prompt_toolkit.output import create_output
 
         output = create_output(stdout=sys.__stdout__)
     prompt = PromptSession(history=_history(err), completer=_Completer(session),
-                           complete_while_typing=False, key_bindings=_keys(), multiline=True,
+                           complete_while_typing=False, key_bindings=_keys(session), multiline=True,
                            prompt_continuation=lambda width, line, wrap: "." * (width - 1) + " ",
                            input=input, output=output)
     session.say(f"cgcalc {__version__}: name = number binds a variable; statements build one "
@@ -463,13 +483,13 @@ def run(precision: int = 10, input=None, output=None, out: TextIO | None = None,
             session.say("cgcalc: interrupted; the session is as it was", err)
 
 
-def _read_lines(session: Session, lines: TextIO) -> None:
+def _read_lines(session: Session, lines: Iterable[str]) -> None:
     """Inputs from a pipe or a file, without prompts: a line each, continued while a
     bracket is open, as Enter does in a terminal."""
     pending = ""
     for line in lines:
         pending += line
-        if open_brackets(pending) <= 0:
+        if not session.wants_more(pending):
             session.handle(pending.rstrip("\n"))
             pending = ""
     if pending.strip():

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -393,3 +394,22 @@ def test_stdin_cannot_be_read_twice(run, args):
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == ("cgcalc: usage error: stdin cannot be read twice: only one of -f and "
                              "--vars may be '-' (see 'cgcalc eval --help')\n")
+
+
+@pytest.mark.parametrize("where", ["file", "stdin"])
+def test_a_byte_that_is_not_utf_8_is_pointed_at(tmp_path, where):
+    """Before, a file said "cannot read F: 'utf-8' codec can't decode byte 0xff in position
+    4: invalid start byte", and stdin the same or, read leniently, "unexpected character
+    '\\udcff'"."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "prog.txt"
+    path.write_bytes(b"x = 2\ny*\xff\n")
+    args = ["-f", str(path)] if where == "file" else ["-f", "-"]
+    done = subprocess.run([str(Path(sys.executable).with_name("cgcalc")), *args, "y=1"],
+                          input=path.read_bytes(), capture_output=True,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert (done.returncode, done.stdout, done.stderr.decode().splitlines()) == (2, b"", [
+        "cgcalc: syntax error at 2:3: the byte \\xff is not UTF-8 (programs are read as UTF-8)",
+        "  y*\\xff", "    ^"])

@@ -18,6 +18,8 @@ from prompt_toolkit.output import DummyOutput
 
 from cgcalc import repl
 
+CGCALC = str(Path(sys.executable).with_name("cgcalc"))
+
 ENTER, CTRL_C, CTRL_D, UP = "\r", "\x03", "\x04", "\x1b[A"
 
 APPLE_LINES = ["apple = 100", "apple_num = 2", "tax = 1.1", "apple_price = apple*apple_num",
@@ -126,6 +128,32 @@ def test_multi_line_input_while_brackets_are_open():
     assert out.splitlines()[:6] == ["y = 10", "", "variable  value  ∂y/∂variable",
                                     "a             2             7", "", "value = 20"]
     assert err == ""
+
+
+def test_an_open_bracket_does_not_hide_an_error_before_it_ends():
+    """As at Python's prompt: Enter runs an input that is already wrong, though a bracket
+    is open. Before, the input went on to the end of the session, and every line after the
+    error was lost with it."""
+    out, err = session("x = 3", "(", "x y", "x*2")
+    assert err.splitlines()[0] == ("cgcalc: syntax error at 2:3: unexpected 'y'; expected '(', "
+                                   "an operator, ')', ',', ';', a new line or the end of the input")
+    assert out.splitlines()[0] == "value = 6"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8:surrogateescape"])
+def test_piped_lines_are_read_as_utf_8_whatever_stdin_s_encoding(encoding):
+    """Piped lines: a byte-order mark is dropped, a byte that is not UTF-8 is pointed at,
+    and the lines after a wrong input held open by a bracket are inputs again. Before, the
+    mark was an unexpected character '\\ufeff', the byte stopped the session with an
+    internal error (exit 3) when Python read stdin strictly, and everything after the open
+    bracket was lost."""
+    run = subprocess.run([CGCALC, "repl"], input=b"\xef\xbb\xbfx = 3\n(\n\xff\nx*2\n",
+                         capture_output=True, env={**os.environ, "PYTHONIOENCODING": encoding})
+    assert run.stderr.decode().splitlines() == [
+        "cgcalc: syntax error at 2:1: the byte \\xff is not UTF-8 (programs are read as UTF-8)",
+        "  \\xff", "  ^"]
+    assert run.stdout.decode().splitlines()[0] == "value = 6"
+    assert run.returncode == 0
 
 
 def test_ctrl_c_cancels_the_input_and_ctrl_d_leaves(state_home):
