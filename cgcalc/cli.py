@@ -103,6 +103,20 @@ class _Path(click.ParamType):
 _PATH = _Path()
 
 
+class _Positive(click.FloatRange):
+    """A finite number above 0: click's FloatRange lets nan and inf through (they compare
+    as inside any range), and a tolerance or a step of either makes no sense."""
+
+    def __init__(self) -> None:
+        super().__init__(0, min_open=True)
+
+    def convert(self, value, param, ctx) -> float:
+        number = super().convert(value, param, ctx)
+        if number != number or number == float("inf"):
+            self.fail(f"{number} is not a finite number", param, ctx)
+        return number
+
+
 def _show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
         click.echo(ctx.get_help(), color=ctx.color)
@@ -599,10 +613,10 @@ def _jacobian(expression: _Expression, wrt: tuple[str, ...], gradient: dict,
 @_shown_options
 @_json_option
 @_wrt_option
-@click.option("--tol", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True,
+@click.option("--tol", type=_Positive(), default=1e-6, show_default=True,
               help="Largest difference that passes: absolute, or relative for gradients "
                    "larger than 1.")
-@click.option("--step", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True,
+@click.option("--step", type=_Positive(), default=1e-4, show_default=True,
               help="Relative step of the central differences (f(x+h) - f(x-h)) / 2h: "
                    "h = STEP × max(1, |x|), or h = STEP where |x| > 1 and that agrees better "
                    "(sin, exp). Nearer than h to an edge of the domain, h = STEP × the distance "
@@ -893,7 +907,7 @@ BINARY_FORMATS = {"png", "pdf", "jpg", "gif"}
 @_json_option
 @click.option("-o", "--output", metavar="FILE", type=_PATH,
               help="Write to FILE instead of stdout.")
-@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=30,
+@click.option("--timeout", type=_Positive(), default=30,
               show_default=True, metavar="SECONDS",
               help="How long Graphviz's dot may take for svg and png.")
 @_gradient_options

@@ -207,3 +207,19 @@ def test_a_difference_quotient_that_overflows_is_an_evaluation_error(run):
         assert (result.exit_code, result.stdout, result.stderr) == (
             1, "", "cgcalc: evaluation error: the difference quotient for x is inf: the "
                    "program's value changes by more than a float holds over the step\n")
+
+
+@pytest.mark.parametrize("option, value, said", [
+    ("--tol", "nan", "nan is not a finite number"),
+    ("--tol", "1e400", "inf is not a finite number"),
+    ("--step", "inf", "inf is not a finite number"),
+    ("--step", "0", "0.0 is not in the range x>0"),
+])
+def test_a_tolerance_or_step_that_is_not_a_finite_positive_number_is_refused(run, option, value,
+                                                                              said):
+    """Before, nan and inf passed click's range: the JSON report then stopped with an
+    internal error (exit 3), and the table compared against them."""
+    result = run("check", "x", "x=1", option, value, "--json")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        2, "", f"cgcalc: usage error: Invalid value for '{option}': {said} "
+               "(see 'cgcalc check --help')\n")
