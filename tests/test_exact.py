@@ -67,6 +67,18 @@ def test_a_binding_is_read_by_cgcalcs_parser(run):
     assert out.stdout == '{"value": 0.3, "exact": true, "gradients": {"x": 1, "y": 1}}\n'
 
 
+@pytest.mark.parametrize("word, value", [
+    ("x=1e400", "1e+100"),  # a number beyond the doubles: refused as "not a number"
+    ("x=10**400", "1e+100"),  # a constant expression was first evaluated in floats
+    ("x=2**1024/2**1000", "1.6777216e-293"),
+])
+def test_a_binding_is_never_read_as_a_float_first(run, word, value):
+    """-v x=1e400 was refused with --exact although --vars read {"x": 1e400} exactly."""
+    out = run("x*1e-300", word, "--exact", "--json")
+    assert (out.exit_code, out.stderr) == (0, "")
+    assert out.stdout == f'{{"value": {value}, "exact": true, "gradients": {{"x": 1e-300}}}}\n'
+
+
 def test_a_value_that_does_not_terminate_carries_its_fraction(run):
     out = run("x/3", "x=1", "--exact", "--json")
     assert out.stdout == ('{"value": 0.33333333333333333, "exact": true, "exact_value": "1/3", '
