@@ -402,3 +402,20 @@ def test_a_negative_approximate_number_keeps_its_sign(run, text, value, gradient
     assert (doc["value"], doc["gradients"]["x"]) == (value, gradient)
     table = run(text, "x=2", "--exact").stdout
     assert table.startswith("value = ≈ -")
+
+
+def test_a_decimal_ends_exactly_when_the_denominator_is_two_and_five_powers():
+    """Told from the denominator's length (the powers of 5 near it), not by dividing by 5
+    once per power: a literal 1e-99999 took 14 s to write."""
+    from cgcalc.render.exact_numbers import terminates
+
+    for k in [*range(60), 9_999]:
+        assert terminates(Fraction(3, 5 ** k * 2 ** (k % 7)))
+        assert not terminates(Fraction(1, 5 ** k * 3)) and not terminates(Fraction(1, 5 ** k + 2))
+
+
+def test_diff_folds_a_number_of_more_than_4300_digits(run):
+    """Whether 2**-20000 is a decimal that ends was asked outside the place that lets Python
+    write integers that long: an internal error (exit 3)."""
+    out = run("diff", "x*2**-20000", "--wrt", "x", "--exact")
+    assert (out.exit_code, out.stdout, out.stderr) == (0, "2**-20000\n", "")
