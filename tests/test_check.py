@@ -163,12 +163,3 @@ def test_smooth_programs_pass_at_any_scale(text, x):
     """A right backward rule passes wherever x is, from 0 to 1e12 (none of these has an edge)."""
     (v,) = gradient_check(cgcalc.parse(text), {"x": x}).variables
     assert v.passed, (text, x, v)
-
-
-@pytest.mark.parametrize("program", ["2", "pi*3"])
-def test_a_program_without_variables_has_nothing_to_check(run, program):
-    """It stopped with an internal error (exit 3): the table of no rows had no width."""
-    result = run("check", program)
-    assert (result.exit_code, result.stderr) == (0, "")
-    assert result.stdout.endswith("\n\nno variables: nothing to check\n")
-    assert json.loads(run("check", program, "--json").stdout)["variables"] == {}

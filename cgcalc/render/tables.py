@@ -139,9 +139,6 @@ def render_check(check: GradientCheck, precision: int = 10, console: Console | N
     result = check.result
     _print_value(console, NodeNames(result.program, precision)[result.program.output],
                  result.value, precision)
-    if not check.variables:  # a program of constants: nothing to differentiate
-        console.print("\nno variables: nothing to check")
-        return
     columns = [("variable", "left"), ("shape", "left"), ("backprop", "right"),
                ("numerical", "right"), ("h", "right"), ("max abs diff", "right"),
                ("max rel diff", "right"), ("check", "left")]
