@@ -190,23 +190,3 @@ def test_installed_command(tmp_path):
     table = subprocess.run([str(exe), *APPLE_ORANGE_ARGS], capture_output=True, text=True,
                            cwd=tmp_path, env={**env, "NO_COLOR": "1", "COLUMNS": "80"}, timeout=60)
     assert table.stdout == APPLE_ORANGE_TABLE
-
-
-@pytest.mark.parametrize("args, message", [
-    (["check", "x*2", "x=1", "--tol", "nan", "--json"], "Invalid value for '--tol': nan is not a "
-     "finite number"),
-    (["check", "x*2", "x=1", "--tol", "inf"], "Invalid value for '--tol': inf is not a finite number"),
-    (["check", "x*2", "x=1", "--step", "nan"], "Invalid value for '--step': nan is not a finite "
-     "number"),
-    (["graph", "x*2", "x=1", "--format", "svg", "--timeout", "nan"], "Invalid value for "
-     "'--timeout': nan is not a finite number"),
-    (["graph", "x*2", "x=1", "--format", "svg", "--timeout", "1e300"], "Invalid value for "
-     "'--timeout': 1e+300 is not in the range 0<x<=1000000.0"),
-])
-def test_numeric_options_refuse_nan_and_infinity(run, args, message):
-    """nan passes click's FloatRange (it compares as inside) and inf one without a maximum:
-    --tol nan --json and --timeout inf, nan or 1e300 stopped with an internal error (exit 3),
-    --step nan with an evaluation error at x = nan."""
-    result = run(*args)
-    assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == f"cgcalc: usage error: {message} (see 'cgcalc {args[0]} --help')\n"
