@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import sys
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 
-from .errors import BindingError, CgcalcError
+from .errors import BindingError, CgcalcError, EvaluationError
 
 MAX_DIMENSIONS = 64  #: NumPy's limit on an array's dimensions
 
@@ -38,13 +39,39 @@ def _number_pattern() -> re.Pattern[str]:
 
 def parse_binding(text: str) -> tuple[str, float | list]:
     """``"x=3"`` -> ``("x", 3.0)``; raises :class:`BindingError` for anything else."""
+    name, value = _name_and_value(text)
+    return name, parse_value(name, value)
+
+
+def _name_and_value(text: str) -> tuple[str, str]:
+    """``"x=pi/4"`` -> ``("x", "pi/4")``, the name checked, the value not yet read."""
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not name:
         raise BindingError(f"{text!r} is not a binding; write NAME=VALUE, e.g. x=3")
     if not _name_pattern().fullmatch(name):
         raise BindingError(f"{text!r}: {name!r} is not a variable name")
-    return name, parse_value(name, value)
+    return name, value
+
+
+def _constant_value(name: str, text: str, evaluate: Callable, example: str):
+    """The value of ``text``, one constant expression, by ``evaluate`` (float or exact).
+    Text that is no such expression is a binding error; an expression whose value is
+    undefined (``log(0)``, ``exp(1000)`` in floats) is the evaluation error it is, placed
+    in ``text``."""
+    from .parser import parse
+
+    try:
+        program = _constant_program(parse(text))
+    except CgcalcError:
+        raise BindingError(
+            f"{name}={text}: {text.strip()!r} is not a number (a constant expression such as "
+            f"{example} is fine too)") from None
+    try:
+        return evaluate(program).value
+    except EvaluationError as error:
+        raise EvaluationError(f"{name}={text.strip()}: {error.message}", error.source,
+                              error.pos) from None
 
 
 def _constant_program(program):
@@ -62,15 +89,8 @@ def parse_value(name: str, text: str) -> float | list:
     if text.lstrip().startswith("["):
         return _json(text, f"{name}={text}: not a JSON array of numbers", name)
     from .engine import evaluate
-    from .parser import parse
 
-    try:
-        program = _constant_program(parse(text))
-        return evaluate(program).value
-    except CgcalcError:
-        raise BindingError(
-            f"{name}={text}: {text.strip()!r} is not a number (a constant expression such as "
-            "pi/4 is fine too)") from None
+    return _constant_value(name, text, evaluate, "pi/4")
 
 
 def load_json_bindings(text: str, origin: str) -> dict[str, float | list]:
@@ -95,27 +115,29 @@ def load_json_bindings(text: str, origin: str) -> dict[str, float | list]:
 
 
 def exact_binding(text: str, digits: int = 30) -> tuple[str, object]:
-    """``--exact``: ``"x=1/3"`` -> ``("x", Fraction(1, 3))``, checked as :func:`parse_binding`."""
-    name, _ = parse_binding(text)
-    return name, exact_value(name, text.partition("=")[2], digits)
+    """``--exact``: ``"x=1/3"`` -> ``("x", Fraction(1, 3))``, checked as :func:`parse_binding`
+    (but never read as a float: ``x=10**400`` is a number here)."""
+    name, value = _name_and_value(text)
+    return name, exact_value(name, value, digits)
 
 
 def exact_value(name: str, text: str, digits: int = 30):
     """``--exact``: a binding's text as an exact number, read by cgcalc's own parser
-    (``1.1`` is 11/10, ``1/3`` one third); ``pi/4`` is an mpmath number to ``digits``."""
+    (``1.1`` is 11/10, ``1/3`` one third); ``pi/4`` is an mpmath number to ``digits``.
+    A number is the fraction its text says, of any size (``1e400``, as in ``--vars``)."""
+    from fractions import Fraction
+
     from .exact import evaluate
-    from .parser import parse
 
     if text.lstrip().startswith("["):
         raise CgcalcError(f"{name}: --exact works on numbers; arrays compute with floats "
                           "(drop --exact)")
-    try:
-        program = _constant_program(parse(text))
-        return evaluate(program, digits=digits).value
-    except CgcalcError:
-        raise BindingError(
-            f"{name}={text}: {text.strip()!r} is not a number (a constant expression such as "
-            "1/3 is fine too)") from None
+    if _number_pattern().fullmatch(text):
+        try:
+            return Fraction(text.strip())
+        except ValueError:  # inf or nan: the engine says that it is not finite
+            return float(text)
+    return _constant_value(name, text, partial(evaluate, digits=digits), "1/3")
 
 
 def exact_json_bindings(text: str, origin: str) -> dict:

@@ -12,6 +12,7 @@ import functools
 import io
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
@@ -733,11 +734,13 @@ def batch_command(expression: _Expression, input_path: str | None, input_format:
         return
     with ExitStack() as stack:
         if fmt == "parquet":
+            _not_the_input(output, input_path)
             dataset = batch.parquet().Dataset(input_path)
             chunks = dataset.chunks(program.variables, constants)
             progress = stack.enter_context(_progress(dataset.rows, lambda: dataset.read))
         else:
             file = stack.enter_context(_open_input(input_path))
+            _not_the_input(output, file)
             chunks = batch.read(file, program.variables, fmt, constants)
             progress = stack.enter_context(_progress(
                 None if input_path == "-" else os.fstat(file.fileno()).st_size,
@@ -747,6 +750,22 @@ def batch_command(expression: _Expression, input_path: str | None, input_format:
                             report=report, progress=progress)
     if skipped:
         click.echo(f"cgcalc: {skipped:,} bad row{'s' if skipped > 1 else ''} skipped", err=True)
+
+
+def _not_the_input(output: str | None, rows) -> None:
+    """-o naming the file the rows come from (``rows``: its path, or the file read, which
+    may be stdin) would write the results over the rows: a CSV file was cut short and
+    then read back as rows of its own results (a bad row), a Parquet file replaced."""
+    if output in (None, "-"):
+        return
+    try:
+        read = os.stat(rows) if isinstance(rows, str) else os.fstat(rows.fileno())
+        written = os.stat(output)
+    except (OSError, ValueError):  # a file still to be made; stdin in memory; a glob
+        return
+    if stat.S_ISREG(read.st_mode) and os.path.samestat(read, written):
+        raise click.UsageError(f"-o {output} is the file the rows are read from; the results "
+                               "would overwrite them: write them to another file")
 
 
 def _rows_format(path: str) -> str | None:

@@ -517,8 +517,10 @@ def jacobian(program: Program | str, bindings: Mapping | None = None,
              wrt: Sequence[str] | None = None, of: str | None = None):
     """For an array-valued program, each gradient with the value's shape in front: the
     reverse pass once per element of the value, with that element's upstream gradient 1
-    and every other's 0. Returns the :class:`cgcalc.Result` of the last pass with its
-    ``gradients`` replaced by the Jacobians (for a scalar value, the gradients)."""
+    and every other's 0. Returns a :class:`cgcalc.Result` of the value with its
+    ``gradients`` replaced by the Jacobians (for a scalar value, the gradients); its nodes'
+    gradients are no Jacobian's: the output's is ones (no upstream was given), the rest 0.
+    (It was the last pass's, whose one-hot seed the tables showed as an upstream gradient.)"""
     import numpy as np
 
     from .parser import parse
@@ -533,10 +535,10 @@ def jacobian(program: Program | str, bindings: Mapping | None = None,
     for index in np.ndindex(shape):
         seed = np.zeros(shape)
         seed[index] = 1.0
-        result = evaluate(program, bindings, wrt=wrt, of=of, upstream=seed)
-        rows.append(result.gradients)
+        rows.append(evaluate(program, bindings, wrt=wrt, of=of, upstream=seed).gradients)
     result.gradients = {
         name: None if rows[0][name] is None else
         np.reshape([row[name] for row in rows], shape + np.shape(rows[0][name]))
         for name in rows[0]}
+    result.grads[result.program.output] = np.ones(shape)
     return result

@@ -447,7 +447,22 @@ class Atan2(Op):
     @staticmethod
     def backward(dout, y, a, b):
         r2 = a * a + b * b
+        if not _NORMAL <= r2 < math.inf:  # the squares left the doubles: over r = hypot twice
+            r = math.hypot(a, b)
+            return dout * (b / r) / r, -dout * (a / r) / r
         return dout * b / r2, -dout * a / r2
+
+    @staticmethod
+    def array_backward(dout, y, a, b):
+        np = _np()
+        r2, r = a * a + b * b, np.hypot(a, b)
+        outside = ~((r2 >= _NORMAL) & (r2 < np.inf))
+        return (np.where(outside, dout * (b / r) / r, dout * b / r2),
+                np.where(outside, -dout * (a / r) / r, -dout * a / r2))
+
+
+#: the smallest normal double: a sum of squares below it has lost digits (1e-200**2 is 0)
+_NORMAL = 2.2250738585072014e-308
 
 
 @register

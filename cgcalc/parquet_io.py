@@ -13,6 +13,7 @@ import glob
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -191,6 +192,7 @@ def replacing(path: str):
     try:
         try:
             with os.fdopen(fd, "wb") as file:
+                os.fchmod(fd, _mode(path, 0o666))
                 yield file
             os.replace(temporary, path)
         except OSError as error:
@@ -198,6 +200,18 @@ def replacing(path: str):
     except BaseException:
         _remove(temporary)
         raise
+
+
+def _mode(path: str, full: int) -> int:
+    """The permissions ``path`` gets as if opened or made in place: an existing file's
+    own, else ``full`` less the umask. (mkstemp and mkdtemp make theirs private, 0600 and
+    0700, which the rename kept: results no one else could read.)"""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return full & ~umask
 
 
 @contextmanager
@@ -214,6 +228,7 @@ def new_directory(path: str, keep: bool = True):
     except OSError as error:
         raise CgcalcError(f"cannot write {path}: {_reason(error)}") from None
     try:
+        os.chmod(temporary, _mode(path, 0o777))
         yield temporary
         if keep:
             os.rename(temporary, path)

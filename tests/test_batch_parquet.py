@@ -171,3 +171,60 @@ def test_a_file_of_a_dataset_without_a_column_is_refused_before_any_row(run, tmp
                              f"y, which other files of {tmp_path / 'd'} have; every file must hold "
                              "every column the program reads\n")
     assert ndjson(run("batch", "x*2", "--input", str(tmp_path / "d")).stdout)[1]["value"] == 4.0
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_the_results_never_go_over_the_rows(run, tmp_path, suffix):
+    """-o naming the input cut a CSV file short, then read its own results back as rows
+    (200,000 rows: a bad row 128,854), or replaced a Parquet file; now a usage error, the
+    file untouched. Through a link, or piped into stdin, it is the same file."""
+    rows = tmp_path / f"rows{suffix}"
+    if suffix == ".csv":
+        rows.write_text("x,y\n1,2\n")
+    else:
+        write(rows, x=[1.0], y=[2.0])
+    before = rows.read_bytes()
+    (tmp_path / f"link{suffix}").symlink_to(rows)
+    for output in (rows, tmp_path / f"link{suffix}"):
+        result = run("batch", PROGRAM, "--input", str(rows), "-o", str(output))
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == (f"cgcalc: usage error: -o {output} is the file the rows are read "
+                                 "from; the results would overwrite them: write them to another "
+                                 "file (see 'cgcalc batch --help')\n")
+    assert rows.read_bytes() == before
+    if suffix == ".csv":
+        piped = subprocess.run([sys.executable, "-m", "cgcalc", "batch", PROGRAM, "--input-format",
+                                "csv", "-o", str(rows)], stdin=rows.open(), capture_output=True,
+                               text=True)
+        assert (piped.returncode, rows.read_bytes()) == (2, before)
+
+
+def test_a_parquet_result_has_the_permissions_of_a_file_written_in_place(run, tmp_path):
+    """The temporary file's 0600 (mkstemp's) was kept by the rename: results only their
+    owner could read, where -o results.csv gives 0666 less the umask."""
+    rows = write(tmp_path / "rows.parquet", x=[1.0], y=[2.0])
+    umask = os.umask(0o022)
+    try:
+        assert run("batch", PROGRAM, "--input", rows, "-o", str(tmp_path / "new.parquet")).exit_code == 0
+        assert run("batch", PROGRAM, "--input", rows, "-o", str(tmp_path / "new.csv")).exit_code == 0
+        kept = tmp_path / "kept.parquet"
+        kept.touch(mode=0o640)
+        kept.chmod(0o640)
+        assert run("batch", PROGRAM, "--input", rows, "-o", str(kept)).exit_code == 0
+    finally:
+        os.umask(umask)
+    modes = [oct(os.stat(tmp_path / name).st_mode & 0o777)
+             for name in ("new.parquet", "new.csv", "kept.parquet")]
+    assert modes == ["0o644", "0o644", "0o640"]
+
+
+def test_a_dataset_directory_has_the_permissions_of_one_made_in_place(tmp_path):
+    from cgcalc.parquet_io import new_directory
+
+    umask = os.umask(0o022)
+    try:
+        with new_directory(str(tmp_path / "results")) as made:
+            pass
+    finally:
+        os.umask(umask)
+    assert not os.path.exists(made) and oct(os.stat(tmp_path / "results").st_mode & 0o777) == "0o755"

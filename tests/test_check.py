@@ -111,6 +111,24 @@ def test_functions_that_vary_on_a_scale_of_1_get_a_second_opinion(text, x):
     assert v.passed and v.step == 1e-4 and v.max_rel < 1e-8
 
 
+@pytest.mark.parametrize("text, x, gradient", [
+    ("1/x", 0.1, -100.0), ("x**-1", 0.04553890745498235, -482.20841605307766),
+    ("tan(z**2)*z", -1.2610417362075323, 8374.14136313537),
+])
+def test_a_program_that_curves_sharply_on_the_scale_of_h_passes(text, x, gradient):
+    """Central differences over h = 1e-4 were out of --tol for right gradients (1/x at 0.1:
+    -100.0001, FAIL); extrapolated with a difference over h/2 they are within it."""
+    program = cgcalc.parse(text)
+    (v,) = gradient_check(program, {program.free_variables()[0]: x}).variables
+    assert v.passed and v.backprop == [gradient] and v.max_rel < 1e-7
+
+
+def test_a_wrong_gradient_is_as_far_from_the_extrapolated_one(run):
+    """relu at its kink: the mask's 0 against the differences' 0.5, over h and over h/2."""
+    doc = json.loads(run("check", "relu(x)", "x=0", "--json").stdout)
+    assert (doc["passed"], doc["variables"]["x"]["numerical"], doc["forward_passes"]) == (False, 0.5, 4)
+
+
 def test_a_step_too_small_to_move_x_is_a_clear_error(run):
     result = run("check", "x", "x=1", "--step", "1e-300")
     assert result.exit_code == 2 and result.stdout == ""

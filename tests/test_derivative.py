@@ -251,6 +251,19 @@ def test_cli_jacobian(run):
     assert bad.stderr.startswith("cgcalc: usage error: --jacobian takes no --upstream")
 
 
+def test_cli_jacobian_table_shows_no_upstream(run):
+    """The table took the last pass's one-hot seed for an upstream gradient: 'upstream
+    ∂L/∂value = [0, 1]' above a column '∂L/∂variable'."""
+    result = run("x*y", "-v", "x=[1, 2]", "y=3", "--jacobian")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == [
+        "value = [3, 6]  shape (2,)", "",
+        "variable  shape   value   ∂value/∂variable",
+        "x         (2,)    [1, 2]  [[3, 0],",
+        "                           [0, 3]]",
+        "y         scalar  3       [1, 2]"]
+
+
 # -- the command line ----------------------------------------------------------------------------
 
 def test_cli_diff(run):

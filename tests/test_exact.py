@@ -67,6 +67,18 @@ def test_a_binding_is_read_by_cgcalcs_parser(run):
     assert out.stdout == '{"value": 0.3, "exact": true, "gradients": {"x": 1, "y": 1}}\n'
 
 
+@pytest.mark.parametrize("word, value", [
+    ("x=1e400", "1e+100"),  # a number beyond the doubles: refused as "not a number"
+    ("x=10**400", "1e+100"),  # a constant expression was first evaluated in floats
+    ("x=2**1024/2**1000", "1.6777216e-293"),
+])
+def test_a_binding_is_never_read_as_a_float_first(run, word, value):
+    """-v x=1e400 was refused with --exact although --vars read {"x": 1e400} exactly."""
+    out = run("x*1e-300", word, "--exact", "--json")
+    assert (out.exit_code, out.stderr) == (0, "")
+    assert out.stdout == f'{{"value": {value}, "exact": true, "gradients": {{"x": 1e-300}}}}\n'
+
+
 def test_a_value_that_does_not_terminate_carries_its_fraction(run):
     out = run("x/3", "x=1", "--exact", "--json")
     assert out.stdout == ('{"value": 0.33333333333333333, "exact": true, "exact_value": "1/3", '
@@ -390,3 +402,20 @@ def test_a_negative_approximate_number_keeps_its_sign(run, text, value, gradient
     assert (doc["value"], doc["gradients"]["x"]) == (value, gradient)
     table = run(text, "x=2", "--exact").stdout
     assert table.startswith("value = ≈ -")
+
+
+def test_a_decimal_ends_exactly_when_the_denominator_is_two_and_five_powers():
+    """Told from the denominator's length (the powers of 5 near it), not by dividing by 5
+    once per power: a literal 1e-99999 took 14 s to write."""
+    from cgcalc.render.exact_numbers import terminates
+
+    for k in [*range(60), 9_999]:
+        assert terminates(Fraction(3, 5 ** k * 2 ** (k % 7)))
+        assert not terminates(Fraction(1, 5 ** k * 3)) and not terminates(Fraction(1, 5 ** k + 2))
+
+
+def test_diff_folds_a_number_of_more_than_4300_digits(run):
+    """Whether 2**-20000 is a decimal that ends was asked outside the place that lets Python
+    write integers that long: an internal error (exit 3)."""
+    out = run("diff", "x*2**-20000", "--wrt", "x", "--exact")
+    assert (out.exit_code, out.stdout, out.stderr) == (0, "2**-20000\n", "")

@@ -41,6 +41,21 @@ def test_values_and_gradients(text, bindings, value, gradients):
     assert (result.value, result.gradients) == (value, gradients)
 
 
+@pytest.mark.parametrize("y, x, gradients", [
+    (1e-200, 1e-200, [5.000000000000001e+199, -5.000000000000001e+199]),  # was "undefined"
+    (-1e-170, -2e-170, [-4.0000000000000004e+169, 2.0000000000000002e+169]),
+    (3e-162, 0.0, [0.0, -3.3333333333333333e+161]),  # was -3.0360337996096593e+161
+    (1e200, 1e200, [5e-201, -5e-201]),  # was 0
+])
+def test_atan2s_gradient_where_the_squares_leave_the_doubles(y, x, gradients):
+    """x/(x² + y²) with x² + y² underflowed to 0 (or a subnormal that lost digits) or
+    overflowed to inf; the distance from 0 stays a double: x/r/r. Arrays alike."""
+    assert list(evaluate("atan2(y, x)", y=y, x=x).gradients.values()) == gradients
+    arrays = evaluate("atan2(y, x)", y=[y, 3.0], x=[x, 4.0]).gradients
+    assert [arrays["y"].tolist(), arrays["x"].tolist()] == [[gradients[0], 0.16],
+                                                          [gradients[1], -0.12]]
+
+
 def test_pow_is_the_power_operator_itself():
     assert FUNCTIONS["pow"] is OPERATORS["**"]
     program = cgcalc.parse("pow(x, 2)")

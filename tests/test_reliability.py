@@ -373,6 +373,26 @@ def test_a_binding_is_a_number_exactly_when_the_language_reads_one(run, value):
         assert json.loads(result.stdout)["value"] == expected
 
 
+@pytest.mark.parametrize("args, message", [
+    (["x", "-v", "x=log(0)"], ["cgcalc: evaluation error at 1:1: x=log(0): log(0) is undefined "
+                               "(log is defined for x > 0)", "  log(0)", "  ^"]),
+    (["x", "-v", "x=exp(1000)"], ["cgcalc: evaluation error at 1:1: x=exp(1000): exp(1000) "
+                                  "overflows", "  exp(1000)", "  ^"]),
+    (["x", "x=1/0", "--exact"], ["cgcalc: evaluation error at 1:2: x=1/0: 1 / 0 is undefined (the "
+                                 "divisor must not be 0)", "  1/0", "   ^"]),
+    (["x", "x=1", "--upstream", "sqrt(-1)"], [
+        "cgcalc: evaluation error at 1:1: --upstream=sqrt(-1): sqrt(-1) is undefined (sqrt is "
+        "defined for x >= 0, its derivative for x > 0)", "  sqrt(-1)", "  ^"]),
+])
+def test_a_constant_expression_without_a_value_says_why(run, args, message):
+    """A binding's constant expression that is undefined was called 'not a number (a constant
+    expression such as pi/4 is fine too)', exit 2; it is an evaluation error (exit 1, as for
+    x=1e400), placed in the binding's text."""
+    result = run(*args)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == message
+
+
 # -- what people save, and stdin ------------------------------------------------------------------
 
 BOM = "\ufeff"

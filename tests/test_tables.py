@@ -86,3 +86,22 @@ def test_narrow_terminal_stacks_the_nodes_and_the_check(run):
                            "numerical     3", "h             0.0002",
                           "max abs diff  2.2e-12", "max rel diff  7.4e-13", "check         pass", ""]
     assert check[-1] == "passed: tolerance 1e-06 (absolute, relative above 1)"
+
+
+def test_a_terminal_narrower_than_an_element_keeps_the_arrays_layout(run):
+    """At 20 columns an array's lines were broken in their indent and padding: lines of
+    spaces alone, elements torn from their brackets (``[[`` over ``1.5,``)."""
+    text = shown(run, 20, "X*2", "-v", "X=[[1.5, 2.25], [3, 4]]", "--wrt", "X")
+    assert text.splitlines()[3:] == [
+        "variable          X",
+        "shape             (2,",
+        "                  2)",
+        "value             [[ 1.5,",
+        "                    2.25],",
+        "                   [   3,",
+        "                       4]]",
+        "∂value/∂variable  [[2,",
+        "                    2],",
+        "                   [2,",
+        "                    2]]",
+    ]

@@ -36,14 +36,19 @@ def _terminating_digits(x: Fraction) -> int | None:
     q = x.denominator
     twos = (q & -q).bit_length() - 1
     q >>= twos
-    fives = 0
-    while q % 5 == 0:
-        q //= 5
-        fives += 1
-    if q != 1:
+    fives = _power_of_five(q)
+    if fives is None:
         return None
     scaled = abs(x.numerator) * 10 ** max(twos, fives) // x.denominator
-    return len(str(scaled).rstrip("0")) or 1
+    with unlimited_digits():  # for a caller outside one too (diff's literals)
+        return len(str(scaled).rstrip("0")) or 1
+
+
+def _power_of_five(q: int) -> int | None:
+    """k where q = 5**k, else None; from q's length, not by dividing by 5 k times (which
+    took 8 s for the 10**-99999 of a literal 1e-99999)."""
+    near = round((q.bit_length() - 1) / math.log2(5))  # 5**k has floor(k·log2 5) + 1 bits
+    return next((k for k in (near - 1, near, near + 1) if k >= 0 and 5 ** k == q), None)
 
 
 def terminates(x: Fraction) -> bool:

@@ -40,6 +40,7 @@ UNLIMITED = 1 << 20  #: the width of a console that is not a terminal: nothing t
 
 #: spaces (and the style codes among them, which hold no space) that end a line
 _TRAILING_SPACES = re.compile(r"(?:\x1b\[[0-9;]*m| )+$")
+_AFTER_COMMA, _SPACE = re.compile("(?<=,) "), re.compile(" ")  #: where _wrap breaks a line
 
 
 def cell(value, precision: int, width: int = 80, prefix: str = "") -> str:
@@ -285,16 +286,21 @@ def _stacked(console: Console, headers: list[str], rows: list[list], precision: 
 def _wrap(text: Text, width: int) -> list[Text]:
     """The lines of ``text`` broken after spaces to at most ``width`` cells, where they
     can be: a word longer than that (a number) stays whole. Rich's own wrapping either
-    crops such a word or folds it in two."""
-    lines = []
+    crops such a word or folds it in two. Text with commas (an array, a list of inputs)
+    is broken only after them, so an element keeps its brackets and padding; and never
+    in the spaces that begin a line (an array's indent), which would leave a line of
+    spaces alone."""
+    lines, breakable = [], _AFTER_COMMA if "," in text.plain else _SPACE
     for line in text.split("\n") if text else ():
         plain, start = line.plain, 0
+        breaks = [match.start() for match in breakable.finditer(plain)]
         while cell_len(plain[start:]) > width:
-            cut = plain.rfind(" ", start, start + width + 1)
-            if cut <= start:
-                cut = plain.find(" ", start + width)
-                if cut < 0:
-                    break
+            word = len(plain) - len(plain[start:].lstrip(" "))  # the first word's start
+            later = [at for at in breaks if at > word]
+            if not later:
+                break
+            fitting = [at for at in later if at <= start + width]
+            cut = fitting[-1] if fitting else later[0]
             lines.append(line[start:cut])
             start = cut + 1
         lines.append(line[start:])
