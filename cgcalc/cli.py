@@ -108,8 +108,8 @@ class _Positive(click.FloatRange):
     """A finite number above 0: click's FloatRange lets nan and inf through (they compare
     as inside any range), and a tolerance or a step of either makes no sense."""
 
-    def __init__(self) -> None:
-        super().__init__(0, min_open=True)
+    def __init__(self, most: float | None = None) -> None:
+        super().__init__(0, most, min_open=True)
 
     def convert(self, value, param, ctx) -> float:
         number = super().convert(value, param, ctx)
@@ -926,7 +926,7 @@ BINARY_FORMATS = {"png", "pdf", "jpg", "gif"}
 @_json_option
 @click.option("-o", "--output", metavar="FILE", type=_PATH,
               help="Write to FILE instead of stdout.")
-@click.option("--timeout", type=_Positive(), default=30,
+@click.option("--timeout", type=_Positive(most=1e6), default=30,
               show_default=True, metavar="SECONDS",
               help="How long Graphviz's dot may take for svg and png.")
 @_gradient_options
@@ -1066,6 +1066,7 @@ def hessian_command(expression: _Expression, precision: int, as_json: bool,
     if of is not None:
         program = program.with_output(program.named(of))
     result = hessian(program, bindings, digits=exact)
+    _warn(result.warnings)
     if as_json:
         click.echo(hessian_json(result, exact))
     else:

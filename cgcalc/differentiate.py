@@ -457,6 +457,7 @@ class Hessian(NamedTuple):
     value: float  #: the program's value there
     variables: list[str]  #: rows and columns, in the order of the gradients
     matrix: list[list[float]]  #: ∂²value/∂row∂column, exactly symmetric
+    warnings: list[str] = []  #: about the bindings, as :attr:`cgcalc.Result.warnings`
 
 
 def hessian(program: Program | str, bindings: Mapping[str, float] | None = None,
@@ -505,7 +506,7 @@ def hessian(program: Program | str, bindings: Mapping[str, float] | None = None,
     with precision:  # --exact: the mean of two approximate partials to the digits asked for
         matrix = [[_mean(rows[i][j], rows[j][i]) for j in range(len(names))]
                   for i in range(len(names))]
-    return Hessian(first.value, names, matrix)
+    return Hessian(first.value, names, matrix, first.warnings)
 
 
 def _mean(a, b):

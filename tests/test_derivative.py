@@ -346,3 +346,11 @@ def test_max_and_min_rules_hold_at_ties_too(op, a, b):
     rules = [forward_value(rule_program(op, k), {"a": a, "b": b, "y": y}) for k in range(2)]
     assert list(numeric) == rules
     assert sum(numeric) == 1.0
+
+
+def test_hessian_warns_about_the_bindings_as_eval_does(run):
+    """Before, hessian said nothing of a binding the program does not use."""
+    result = run("hessian", "x*y", "x=1", "y=2", "z=3", "--json")
+    assert result.stderr == "cgcalc: warning: z is bound but the program does not use it as a variable\n"
+    assert hessian("x*y", {"x": 1, "y": 2, "z": 3}).warnings == [
+        "z is bound but the program does not use it as a variable"]
