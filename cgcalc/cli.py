@@ -913,6 +913,16 @@ GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".txt": "tree",
 BINARY_FORMATS = {"png", "pdf", "jpg", "gif"}
 
 
+def format_of(path: str, hint: str = "") -> str:
+    """The picture format the suffix of ``path`` names (DOT without a suffix); a suffix
+    that names none is an error (ending with ``hint``)."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix and suffix not in GRAPH_FORMATS:
+        raise CgcalcError(f"cannot tell the format of {path} from its suffix {suffix}; use one "
+                          f"of {' '.join(GRAPH_FORMATS)}{hint}")
+    return GRAPH_FORMATS.get(suffix, "dot")
+
+
 @cli.command("graph", cls=ExpressionCommand, examples={
     'Program and bindings': 'cgcalc graph -f docs/apple_orange.cg --vars examples/apple_orange.json --format tree',
     'Output': 'cgcalc graph "sigmoid(x)" x=0.5 --expand -o sigmoid.svg --timeout 10',
@@ -952,11 +962,11 @@ def graph_command(expression: _Expression, precision: int, fmt: str | None, as_j
         with _results(output) as out:
             write(result, out, nodes=True)
         return
-    suffix = os.path.splitext(output or "")[1].lower()
-    if fmt is None and suffix and output != "-" and suffix not in GRAPH_FORMATS:
-        raise click.UsageError(f"cannot tell the format of {output} from its suffix {suffix}; "
-                               f"use one of {' '.join(GRAPH_FORMATS)}, or give --format")
-    fmt = fmt or GRAPH_FORMATS.get(suffix, "dot")
+    if fmt is None:
+        try:
+            fmt = "dot" if output in (None, "-") else format_of(output, ", or give --format")
+        except CgcalcError as error:
+            raise click.UsageError(error.message) from None
     to_stdout = output is None or output == "-"
     if to_stdout and fmt in BINARY_FORMATS and sys.stdout.isatty():
         raise click.UsageError(f"a {fmt.upper()} is not for the terminal; write it with -o FILE")

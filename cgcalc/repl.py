@@ -251,7 +251,7 @@ class Session:
         self.say("\n".join(explain(result, self.precision)) + "\n", self.out)
 
     def _graph(self, argument: str) -> None:
-        from .cli import GRAPH_FORMATS
+        from .cli import format_of
         from .render.picture import Picture
         from .render.tree import render
 
@@ -260,7 +260,7 @@ class Session:
             render(picture, file=self.out)
             self.say("", self.out)
             return
-        fmt = GRAPH_FORMATS.get(os.path.splitext(argument)[1].lower(), "dot")
+        fmt = format_of(argument)
         if fmt == "tree":
             with _open(argument, "w") as file:
                 render(picture, file=file)

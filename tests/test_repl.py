@@ -354,3 +354,11 @@ def test_node_names_are_shown_as_written_not_as_emoji():
     """A node of smile called in f is f:smile:const; Rich's emoji codes made it f😄const."""
     out, _ = session("smile(x) = x + 1", "f(x) = smile(x)*2", "y = 1", "f(y)", ":nodes")
     assert "f:smile:const" in out and "😄" not in out
+
+
+def test_graph_into_a_file_whose_suffix_names_no_format_is_refused(tmp_path):
+    """As on the command line; before, the session wrote DOT into f.xyz."""
+    out, err = session("x = 1", "x*2", f":graph {tmp_path / 'f.xyz'}")
+    assert err == (f"cgcalc: error: cannot tell the format of {tmp_path / 'f.xyz'} from its suffix "
+                   ".xyz; use one of .dot .gv .mmd .txt .svg .png .pdf .jpg .jpeg .gif .ps .eps\n")
+    assert not (tmp_path / "f.xyz").exists()
