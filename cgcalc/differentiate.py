@@ -412,9 +412,21 @@ def derivative(program: Program | str, wrt: str | Sequence[str], of: str | None 
     check_variables(program, names)
     g = Graph(exact)
     root = copy_program(g, program)
-    for name in names:
+    limit = None
+    for order, name in enumerate(names, 1):
         root = gradients(g, root, [name])[0]
+        limit = limit or GROWTH_LIMIT + 10 * len(g.ops)  # set by the first derivative's size
+        if len(g.ops) > limit:
+            raise CgcalcError(
+                f"the derivative of order {order} has grown to {len(g.ops):,} nodes, and each "
+                f"order about doubles it; cgcalc stops past {limit:,}: differentiate fewer times")
     return parse(to_source(to_program(g, [root], program.variables)[0]))
+
+
+#: nodes a derivative of a derivative may grow by, beyond ten times the first derivative's
+#: size (a program's derivatives of higher orders swell: sigmoid's 10th has 3,000 nodes,
+#: its 15th 115,000, each taking about 35 µs to build)
+GROWTH_LIMIT = 250_000
 
 
 def check_variables(program: Program, names: Sequence[str]) -> None:

@@ -354,3 +354,17 @@ def test_hessian_warns_about_the_bindings_as_eval_does(run):
     assert result.stderr == "cgcalc: warning: z is bound but the program does not use it as a variable\n"
     assert hessian("x*y", {"x": 1, "y": 2, "z": 3}).warnings == [
         "z is bound but the program does not use it as a variable"]
+
+
+def test_derivatives_of_high_order_stop_with_a_message_before_they_swell(monkeypatch):
+    """Each order about doubles a derivative of sigmoid: before, --order 20 ran past a
+    minute and 600 MB. (The limit is lowered here to stop at the 9th order.)"""
+    from cgcalc import differentiate
+
+    monkeypatch.setattr(differentiate, "GROWTH_LIMIT", 1000)
+    assert len(derivative("sigmoid(x)", ["x"] * 8)) == 678
+    with pytest.raises(cgcalc.CgcalcError) as stopped:
+        derivative("sigmoid(x)", ["x"] * 20)
+    assert stopped.value.message == (
+        "the derivative of order 9 has grown to 1,471 nodes, and each order about doubles it; "
+        "cgcalc stops past 1,060: differentiate fewer times")
