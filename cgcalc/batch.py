@@ -593,6 +593,7 @@ def _writer(names: list[str], output: str, out):
             texts[-1] = ', "gradients": {}}\n'
     template = texts[0] + "%d" + "%r".join(texts[1:])
     columnar = _columnar()
+    columnar = columnar if columnar and columnar.writes_lines() else None
 
     def write(first: int, values: np.ndarray, grads: dict[str, np.ndarray], keep) -> None:
         rows = np.flatnonzero(keep)
