@@ -126,8 +126,8 @@ def _texts(values: np.ndarray, end: str) -> pa.Array:
     text = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
     if values.dtype.kind != "f":
         return text
-    tiny = (np.abs(values) < 1e-4) & (values != 0)
-    if not tiny.any():
+    tiny = np.abs(values) < 1e-4
+    if not (tiny.any() and (tiny := tiny & (values != 0)).any()):
         return text
     return call_function("replace_with_mask", [
         text, _arrow(tiny), _strings([repr(x) + end for x in values[tiny].tolist()])])
