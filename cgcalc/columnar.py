@@ -96,9 +96,10 @@ def _orjson():
     """orjson, when it writes doubles of at least 1e-4 as ``repr`` does, else None."""
     try:
         import orjson
-    except ImportError:
+
+        text = orjson.dumps(np.array(_PROBES), option=orjson.OPT_SERIALIZE_NUMPY)
+    except (ImportError, TypeError):  # not installed; too old for this NumPy
         return None
-    text = orjson.dumps(np.array(_PROBES), option=orjson.OPT_SERIALIZE_NUMPY)
     return orjson if text == f"[{','.join(map(repr, _PROBES))}]".encode() else None
 
 

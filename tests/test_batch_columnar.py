@@ -96,6 +96,14 @@ def test_orjson_of_another_layout_leaves_the_lines_to_the_row_by_row_path(monkey
         monkeypatch.setitem(sys.modules, "orjson", None)  # not installed
         columnar._orjson.cache_clear()
         assert not columnar.writes_lines()
+
+        def refuses(values, option):
+            raise TypeError("Type is not JSON serializable: numpy.ndarray")
+
+        monkeypatch.setitem(sys.modules, "orjson", OldOrjson)  # too old for this NumPy
+        monkeypatch.setattr(OldOrjson, "dumps", refuses)
+        columnar._orjson.cache_clear()
+        assert not columnar.writes_lines()
     finally:
         monkeypatch.undo()
         columnar._orjson.cache_clear()
