@@ -9,6 +9,10 @@ Goal (issue 21): with pyarrow installed, at least 3x the rows/s of the code of a
 ref (``--baseline main``), measured in the same run on the same file with the same
 Python, byte-identical output.
 
+Byte code is compiled first (``compileall``), for this cgcalc and the baseline's alike,
+as ``startup.py`` does: an installed package has it, but a machine with
+PYTHONDONTWRITEBYTECODE set would otherwise recompile every module on every run.
+
     python benchmarks/batch.py [--rows 1000000] [--big-rows 10000000] [--repeat 3]
                                [--baseline REF]
 """
@@ -16,6 +20,7 @@ Python, byte-identical output.
 from __future__ import annotations
 
 import argparse
+import compileall
 import io
 import random
 import resource
@@ -68,6 +73,7 @@ def baseline_command(ref: str, into: Path) -> list[str]:
     archive = subprocess.run(["git", "-C", str(root), "archive", ref, "cgcalc", "grammars"],
                              check=True, capture_output=True).stdout  # older parsers read the grammar
     tarfile.open(fileobj=io.BytesIO(archive)).extractall(into, filter="data")
+    compileall.compile_dir(into / "cgcalc", quiet=1)
     return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(into)!r}); "
             "from cgcalc.cli import main; sys.argv[0] = 'cgcalc'; main()"]
 
@@ -101,6 +107,9 @@ def main() -> None:
                         help="also time the cgcalc of this git ref (e.g. main) on the same file")
     args = parser.parse_args()
     cgcalc = str(Path(sys.executable).with_name("cgcalc"))
+    import cgcalc as package
+
+    compileall.compile_dir(Path(package.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data, script = tmp / "rows.csv", tmp / "reference.py"

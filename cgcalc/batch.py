@@ -593,10 +593,14 @@ def _writer(names: list[str], output: str, out):
             texts[-1] = ', "gradients": {}}\n'
     template = texts[0] + "%d" + "%r".join(texts[1:])
     columnar = _columnar()
+    columnar = columnar if columnar and columnar.writes_lines() else None
 
     def write(first: int, values: np.ndarray, grads: dict[str, np.ndarray], keep) -> None:
-        rows = np.flatnonzero(keep)
-        columns = [rows + first, values[rows], *(grads[name][rows] for name in names)]
+        if keep.all():  # the common case: every row, without copying the columns
+            columns = [np.arange(first, first + len(keep)), values, *map(grads.get, names)]
+        else:
+            rows = np.flatnonzero(keep)
+            columns = [rows + first, values[rows], *(grads[name][rows] for name in names)]
         if columnar:
             put(columnar.lines([*(piece for pair in zip(texts, columns) for piece in pair),
                                 texts[-1]]))

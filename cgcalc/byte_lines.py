@@ -60,23 +60,26 @@ class ByteLines:
         if self.pending:
             taken, self.pending = self.pending[:count], self.pending[count:]
             return taken
-        lines = self.data.count(b"\n")
-        while lines < count and not self.ended and len(self.data) < LARGEST:
+        ends = [_newlines(self.data, 0)]  # where the lines end, by blocks as they are read
+        found = len(ends[0])
+        while found < count and not self.ended and len(self.data) < LARGEST:
             start = len(self.data)
             self._read()
-            lines += self.data.count(b"\n", start)
-        ends = np.flatnonzero(np.frombuffer(self.data, dtype=np.uint8) == 10)
-        if len(ends) >= count:
-            cut = int(ends[count - 1]) + 1
-        elif self.ended:
-            cut = len(self.data)
-        else:  # lines too long to hold count of them: those that are whole
-            cut = max(self.data.rfind(b"\n"), self.data.rfind(b"\r", 0, -1)) + 1
-            cut = cut or self._line_end()
-        block, self.data = self.data[:cut], self.data[cut:]
-        lines = block.count(b"\n") + (not block.endswith(b"\n") and bool(block))
-        if clean and _clean(block):
-            return Clean(block, lines)
+            ends.append(_newlines(self.data, start))
+            found += len(ends[-1])
+        if found >= count:
+            newlines = np.concatenate(ends)[:count]
+            block, self.data = self.data[:newlines[-1] + 1], self.data[newlines[-1] + 1:]
+        else:
+            if self.ended:
+                cut = len(self.data)
+            else:  # lines too long to hold count of them: those that are whole
+                cut = max(self.data.rfind(b"\n"), self.data.rfind(b"\r", 0, -1)) + 1
+                cut = cut or self._line_end()
+            block, self.data = self.data[:cut], self.data[cut:]
+            newlines = _newlines(block, 0)
+        if clean and _clean(block, newlines):
+            return Clean(block, len(newlines) + (bool(block) and block[-1] != 10))
         return list(io.StringIO(block.decode("utf-8", "surrogateescape"), newline=""))
 
     def _read(self) -> None:
@@ -97,6 +100,12 @@ class ByteLines:
             self._read()
 
 
-def _clean(block: bytes) -> bool:
+def _newlines(data: bytes, start: int) -> np.ndarray:
+    """Where the newlines of ``data[start:]`` are (NumPy looks many bytes at a time)."""
+    return start + np.flatnonzero(np.frombuffer(data, dtype=np.uint8, offset=start) == 10)
+
+
+def _clean(block: bytes, newlines: np.ndarray) -> bool:
+    """Is the block clean? (Its newlines given: one right after another is a blank line.)"""
     return (block.isascii() and b'"' not in block and b"#" not in block and b"\r" not in block
-            and b"\n\n" not in block and not block.startswith(b"\n") and bool(block))
+            and bool(block) and block[0] != 10 and not (np.diff(newlines) == 1).any())

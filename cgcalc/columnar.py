@@ -3,16 +3,19 @@ Arrow's CSV reader, and result lines formatted a column at a time.
 
 Imported by :mod:`cgcalc.batch` only when pyarrow is installed; without it batch reads
 with NumPy and formats row by row, with the same output byte for byte. The output's
-contract is Python's ``repr`` of each double: Arrow writes the same shortest digits but
-lays some of them out differently, so those (and only those) are written by ``repr``.
+contract is Python's ``repr`` of each double: orjson (in the same extra) writes a column
+of them at once with ``repr``'s digits and layout, except below 1e-4, where ``repr``
+writes them; Arrow joins the columns' texts into lines.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pv
-from pyarrow._compute import CastOptions, MatchSubstringOptions, call_function
+from pyarrow._compute import call_function
 
 # Arrow's compute functions are called by name: ``pyarrow.compute`` writes a Python
 # wrapper for every function when imported, which costs more than formatting 10^5 rows.
@@ -80,55 +83,73 @@ def _strings(texts: list[str]) -> pa.Array:
                                        pa.py_buffer("".join(texts).encode()))
 
 
-def repr_strings(values: np.ndarray) -> list[pa.Array]:
-    """Python's ``repr`` of each (finite) double, as pieces of Arrow strings to join.
+# Doubles whose text orjson lays out as repr does only from 3.11.7 on (exponents were
+# written without their sign before): checked once, so that another layout means the
+# row-by-row path, never different output.
+_PROBES = [0.0, -0.0, 650.0, -2.5, 0.1, 110.00000000000001, 0.0001, 0.00012, 1e15,
+           9999999999999998.0, 1e16, 1.2345e16, 1e22, 123456789012345.6, 1e100,
+           1.7976931348623157e308]
 
-    Arrow's cast gives the shortest digits, as ``repr`` does, and the same layout for
-    1e-4 <= |x| < 1e16 except that an integral value has no ``.0`` (added here) and
-    that from 1e10 up Arrow writes an exponent where that is shorter; the values outside
-    that range, and any Arrow wrote with an exponent, are written by ``repr``. (Looking
-    for exponents costs a fifth of the cast: only done where one may be.)
+
+@functools.cache
+def _orjson():
+    """orjson, when it writes doubles of at least 1e-4 as ``repr`` does, else None."""
+    try:
+        import orjson
+
+        text = orjson.dumps(np.array(_PROBES), option=orjson.OPT_SERIALIZE_NUMPY)
+    except (ImportError, TypeError):  # not installed; too old for this NumPy
+        return None
+    return orjson if text == f"[{','.join(map(repr, _PROBES))}]".encode() else None
+
+
+def writes_lines() -> bool:
+    """Can :func:`lines` write doubles as ``repr`` does here (orjson, recent enough)?"""
+    return _orjson() is not None
+
+
+def _texts(values: np.ndarray, end: str) -> pa.Array:
+    """The text of each number (as ``repr`` writes it), each followed by ``end`` (one
+    character that is no part of a number), as Arrow strings.
+
+    orjson writes the whole column at once, separated by commas, which become ``end``;
+    its layout is ``repr``'s except for nonzero doubles under 1e-4 (``0.00001`` for
+    ``1e-05``, ``1e-7`` for ``1e-07``), which ``repr`` writes.
     """
-    size = np.abs(values)
-    integral = values == np.trunc(values)
-    if (integral & (size < 1e16)).all() and not (np.signbit(values) & (values == 0)).any():
-        # whole numbers (counts, sums of them): Arrow writes int64 three times faster
-        text = call_function("cast", [_arrow(values.astype(np.int64))], CastOptions(pa.string()))
-        return [text, _strings([".0"])[0]]
-    text = call_function("cast", [_arrow(values)], CastOptions(pa.string()))
-    odd = (size < 1e-4) | (size >= 1e16)
-    if (size >= 1e10).any():
-        odd |= _numpy(call_function("find_substring", [text], MatchSubstringOptions("e"))) >= 0
-    if odd.any():
-        text = call_function("replace_with_mask", [
-            text, _arrow(odd), _strings([repr(x) for x in values[odd].tolist()])])
-    integral &= ~odd
-    return [text, _repeated(".0", integral)] if integral.any() else [text]
+    orjson = _orjson()
+    count = len(values)
+    data = orjson.dumps(np.append(values, 0), option=orjson.OPT_SERIALIZE_NUMPY)
+    offsets = np.empty(count + 1, dtype=np.int32)  # (the 0 appended: a comma after each)
+    offsets[0] = 1  # after the "["
+    offsets[1:] = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 44)[:count] + 1
+    if end != ",":
+        data = data.translate(_ENDS[end])
+    text = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
+    if values.dtype.kind != "f":
+        return text
+    tiny = np.abs(values) < 1e-4
+    if not (tiny.any() and (tiny := tiny & (values != 0)).any()):
+        return text
+    return call_function("replace_with_mask", [
+        text, _arrow(tiny), _strings([repr(x) + end for x in values[tiny].tolist()])])
 
 
-def _repeated(text: str, where: np.ndarray) -> pa.Array:
-    """Strings that are ``text`` where ``where`` holds, else empty."""
-    offsets = np.zeros(len(where) + 1, dtype=np.int32)
-    np.cumsum(where * np.int32(len(text)), out=offsets[1:])
-    data = text.encode() * int(np.count_nonzero(where))
-    return pa.StringArray.from_buffers(len(where), pa.py_buffer(offsets), pa.py_buffer(data))
+_ENDS = {end: bytes.maketrans(b",", end.encode()) for end in "}]\n"}
 
 
-def lines(pieces: list[str | int | np.ndarray]) -> pa.Buffer:
-    """The lines whose pieces are text (the same on every line), row numbers (an integer
-    array) or doubles (a float array, written as ``repr`` writes them), joined: their
-    UTF-8 bytes, to be written as they are."""
-    parts = []
-    for piece in pieces:
-        if isinstance(piece, str):
-            parts.append(_strings([piece])[0])
-        elif piece.dtype.kind in "iu":
-            parts.append(call_function("cast", [_arrow(piece)], CastOptions(pa.string())))
-        else:
-            parts.extend(repr_strings(piece))
-    joined = call_function("binary_join_element_wise", [*parts, _strings([""])[0]])
-    if not len(joined):
+def lines(pieces: list[str | np.ndarray]) -> pa.Buffer:
+    """The lines whose pieces are text (the same on every line) and columns of numbers
+    (integers, or doubles written as ``repr`` writes them), in turn: text, column, text,
+    ..., column, text, each text after a column starting with ``,``, ``}``, ``]`` or a
+    new line. Their UTF-8 bytes, to be written as they are; needs :func:`writes_lines`."""
+    if not len(pieces[1]):
         return pa.py_buffer(b"")
+    parts: list[str | pa.Array] = [pieces[0]]
+    for values, after in zip(pieces[1::2], pieces[2::2]):
+        parts += [_texts(values, after[0]), after[1:]]
+    joined = call_function("binary_join_element_wise", [
+        *(_strings([part])[0] if isinstance(part, str) else part for part in parts if part != ""),
+        _strings([""])[0]])
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32, count=len(joined) + 1,
                             offset=4 * joined.offset)
     start, end = int(offsets[0]), int(offsets[-1])

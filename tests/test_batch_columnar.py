@@ -49,6 +49,67 @@ def test_columns_of_whole_numbers_are_written_as_repr_writes_them(values):
     assert text(["[", np.arange(len(array)), ",", array, "]\n"]) == repr_lines(values)
 
 
+# Doubles near the edges of repr's layouts (1e-4 and 1e16), below 1e-4 (written by repr,
+# not orjson), subnormals, and whole numbers too large for an exact int64 text.
+EDGE_FLOATS = st.one_of(
+    st.sampled_from([1e-4, 1e-5, 1e16, 1e15, 2.0**53, 2.0**63]).flatmap(
+        lambda edge: st.floats(edge * 0.999, edge * 1.001)),
+    st.floats(-2.3e-308, 2.3e-308),
+    st.integers(10**15, 2**80).map(float),
+    st.floats(-1e-4, 1e-4),
+    st.sampled_from([-0.0, 0.0, 5e-324, -5e-324]),
+).flatmap(lambda x: st.sampled_from([x, -x]))
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.lists(EDGE_FLOATS, min_size=1, max_size=20))
+def test_doubles_near_the_layout_edges_are_written_as_repr_writes_them(values):
+    array = np.array(values, dtype=np.float64)
+    assert text(["[", np.arange(len(array)), ",", array, "]\n"]) == repr_lines(values)
+
+
+def test_each_text_after_a_column_may_start_with_a_brace_or_a_new_line():
+    values = [1e-05, 2.5, -3e-07, 650.0]
+    array = np.array(values)
+    assert text(['{"a": ', array, '}}\n']) == "".join(f'{{"a": {x!r}}}}}\n' for x in values)
+    assert text(["", array, ",", array * 2, "\n"]) == \
+        "".join(f"{x!r},{2 * x!r}\n" for x in values)
+
+
+def test_orjson_of_another_layout_leaves_the_lines_to_the_row_by_row_path(monkeypatch):
+    class OldOrjson:  # before 3.11.7: positive exponents without their sign
+        OPT_SERIALIZE_NUMPY = 0
+
+        @staticmethod
+        def dumps(values, option):
+            return ("[" + ",".join(map(repr, values.tolist())) + "]").replace("e+", "e").encode()
+
+    monkeypatch.setitem(sys.modules, "orjson", OldOrjson)
+    columnar._orjson.cache_clear()
+    try:
+        assert not columnar.writes_lines()
+        program = cgcalc.parse("x*1e10")
+        out = io.StringIO()
+        cgcalc.batch.run(program, cgcalc.batch.read(iter(["x\n", "1e7\n"]), ["x"], "csv"), {},
+                         out)
+        assert out.getvalue() == '{"row": 1, "value": 1e+17, "gradients": {"x": 10000000000.0}}\n'
+        monkeypatch.setitem(sys.modules, "orjson", None)  # not installed
+        columnar._orjson.cache_clear()
+        assert not columnar.writes_lines()
+
+        def refuses(values, option):
+            raise TypeError("Type is not JSON serializable: numpy.ndarray")
+
+        monkeypatch.setitem(sys.modules, "orjson", OldOrjson)  # too old for this NumPy
+        monkeypatch.setattr(OldOrjson, "dumps", refuses)
+        columnar._orjson.cache_clear()
+        assert not columnar.writes_lines()
+    finally:
+        monkeypatch.undo()
+        columnar._orjson.cache_clear()
+    assert columnar.writes_lines()
+
+
 def test_no_rows_are_no_text():
     assert text(["[", np.arange(0), ",", np.empty(0), "]\n"]) == ""
 
