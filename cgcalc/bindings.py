@@ -125,16 +125,15 @@ def exact_value(name: str, text: str, digits: int = 30):
     """``--exact``: a binding's text as an exact number, read by cgcalc's own parser
     (``1.1`` is 11/10, ``1/3`` one third); ``pi/4`` is an mpmath number to ``digits``.
     A number is the fraction its text says, of any size (``1e400``, as in ``--vars``)."""
-    from fractions import Fraction
-
     from .exact import evaluate
+    from .exact_ops import decimal_number
 
     if text.lstrip().startswith("["):
         raise CgcalcError(f"{name}: --exact works on numbers; arrays compute with floats "
                           "(drop --exact)")
     if _number_pattern().fullmatch(text):
         try:
-            return Fraction(text.strip())
+            return decimal_number(text)
         except ValueError:  # inf or nan: the engine says that it is not finite
             return float(text)
     return _constant_value(name, text, partial(evaluate, digits=digits), "1/3")
@@ -146,8 +145,10 @@ def exact_json_bindings(text: str, origin: str) -> dict:
     import json
     from fractions import Fraction
 
+    from .exact_ops import decimal_number
+
     checked = load_json_bindings(text, origin)
-    exact = json.loads(text, parse_float=Fraction, parse_int=Fraction)
+    exact = json.loads(text, parse_float=decimal_number, parse_int=Fraction)
     return {name: exact[name] if not isinstance(value, list) else value
             for name, value in checked.items()}
 

@@ -31,7 +31,7 @@ from functools import cache
 
 from . import walk
 from .errors import BindingError, CgcalcError
-from .exact_ops import ONE, PRECISION, ZERO, approximate, forward, is_exact, mp
+from .exact_ops import ONE, PRECISION, ZERO, approximate, decimal_number, forward, is_exact, mp
 from .graph import Program
 from .ops import CONSTANTS, OPERANDS, Const, Mul, Op, Sign, Step, Var
 
@@ -317,7 +317,7 @@ def literal(program: Program, node: int) -> Fraction:
         return value
     match = _number_pattern().match(program.source, program.pos[node])
     if match and float(match[0]) == value:
-        return Fraction(match[0])
+        return decimal_number(match[0])
     return Fraction(value)
 
 

@@ -32,6 +32,16 @@ ZERO, ONE = Fraction(0), Fraction(1)
 MAX_POWER_BITS = 1 << 20
 
 
+def decimal_number(text: str) -> Fraction:
+    """The number a decimal's text says (``1.1`` is 11/10): a Fraction, unless writing it
+    exactly would take more than MAX_POWER_BITS (``1e-9999999``, whose digits alone took
+    minutes to print): then an mpmath number at the working precision, as such a power is."""
+    mantissa, _, exponent = text.strip().lower().partition("e")
+    if (len(mantissa) + abs(int(exponent or 0))) * 3.33 > MAX_POWER_BITS:  # log2(10) bits a digit
+        return mp().mpf(text.strip())
+    return Fraction(text)
+
+
 class _Precision:
     """The working precision (decimal digits) of mpmath while an exact evaluation runs."""
 

@@ -419,3 +419,13 @@ def test_diff_folds_a_number_of_more_than_4300_digits(run):
     write integers that long: an internal error (exit 3)."""
     out = run("diff", "x*2**-20000", "--wrt", "x", "--exact")
     assert (out.exit_code, out.stdout, out.stderr) == (0, "2**-20000\n", "")
+
+
+@pytest.mark.parametrize("args", [["x*1e-9999999", "x=1"], ["x*y", "x=1", "y=1e-9999999"]])
+def test_a_decimal_too_long_to_write_exactly_is_approximate_as_such_a_power_is(run, args):
+    """10**-9999999 has ten million digits: before, --exact ran for minutes printing them;
+    now the number is an mpmath number at the working precision, and said to be one."""
+    result = run(*args, "--exact", "--json")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(
+        '{"value": 1.0e-9999999, "exact": false, "gradients": {"x": 1.0e-9999999')
