@@ -9,7 +9,7 @@ them, so the modules form a line: engine, array engine, walk, graph and ops.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
@@ -50,15 +50,25 @@ class Result:
     exact = False  #: were values exact? (then :class:`cgcalc.exact.ExactResult`)
 
     def __init__(self, program: Program, values: Sequence[Value], grads: Sequence[Value | None],
-                 variables: list[str], warnings: list[str]) -> None:
+                 variables: list[str], warnings: list[str],
+                 every: Callable[[], Sequence[Value | None]] | None = None) -> None:
         self.program = program
         self.values = values  #: value of every node, by id
-        self.grads = grads  #: d(output)/d(node) of every node, by id (None: none reached it)
+        self._grads, self._every = grads, every
         self.warnings = warnings  #: things worth saying that are not errors
         self.value: Value = values[program.output]
         self.gradients: dict[str, Value] = {
             name: grads[program.variables[name]] for name in variables
         }
+
+    @property
+    def grads(self) -> Sequence[Value | None]:
+        """d(output)/d(node) of every node, by id (None: none reached it). The float engine
+        keeps only the leaves' (``every`` computes them all, here when first asked for), so
+        that a run that reports the variables' gradients never holds every node's."""
+        if self._every is not None:
+            self._grads, self._every = self._every(), None
+        return self._grads
 
     @cached_property
     def nodes(self) -> list[NodeValue]:

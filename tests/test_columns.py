@@ -60,3 +60,26 @@ def test_a_parsed_program_keeps_no_tuple_per_node():
     assert size / len(program) < 100
     assert not any(isinstance(ins, tuple) for ins in program.first)
     assert Program.inputs.__doc__  # a property: nothing stored per node
+
+
+def test_evaluation_keeps_only_the_leaves_gradients_until_every_node_is_asked_for():
+    """The reverse pass kept a gradient float for every node (24 bytes each) while only the
+    variables' are reported: evaluating a program of 5,000 terms took 59 bytes per node
+    (values and gradients), now 40; every node's gradient is computed again when asked for."""
+    text = " + ".join(f"{k % 7 + 1}.5*sin(x{k % 100} * x{(k + 3) % 100})" for k in range(5000))
+    program = cgcalc.parse(text)
+    point = {f"x{k}": 0.5 + k / 200 for k in range(100)}
+    cgcalc.evaluate(program, point)  # anything loaded once is not the evaluation's
+    tracemalloc.start()
+    try:
+        result = cgcalc.evaluate(program, point)
+        size = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert size / len(program) < 45, size / len(program)
+    x0 = program.variables["x0"]
+    assert result.grads[x0] == result.gradients["x0"]
+    term = program.inputs[program.output][1]  # the last term: 2.5*sin(x99 * x2)
+    product = program.inputs[program.inputs[term][1]][0]
+    assert result.grads[program.output] == 1.0 and result.grads[term] == 1.0
+    assert result.grads[product] == 2.5 * math.cos(point["x99"] * point["x2"])
