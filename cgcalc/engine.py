@@ -92,7 +92,7 @@ def _arrays(program: Program, bindings: dict) -> bool:
 
 def _forward(program: Program, values: list[float]) -> None:
     try:
-        forward_steps(program, values, program.forwards)
+        forward_steps(program, values)
     except StepFailed as failed:
         overflow = _first_nonfinite(values, range(failed.node))
         if overflow is not None:
@@ -115,8 +115,8 @@ def _backward(program: Program, values: list[float], upstream: float = 1.0,
     are freed as the pass goes, and their memory is reused for the next ones."""
     grads = [0.0] * len(values)
     grads[program.output] = upstream
-    for node, g, a, b in zip(reversed(program.op_ids), reversed(program.backwards),
-                             reversed(program.first), reversed(program.second)):
+    it = reversed(program.steps)
+    for b, a, g, _, node in zip(it, it, it, it, it):
         dout = grads[node]
         if not every:
             grads[node] = 0.0

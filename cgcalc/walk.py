@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from .errors import BindingError, EvaluationError, UnboundVariableError, UnknownNameError
-from .graph import Program
+from .graph import STEP, Program
 from .ops import CONSTANTS, Neg, Op, kernels
 
 if TYPE_CHECKING:  # for the types alone: a program of numbers never imports NumPy
@@ -160,7 +160,8 @@ def _leaf_values(program: Program, bindings: dict[str, float], convert=_number,
     ``quiet`` names constants bound to their own value (by ``wrt``), which need no warning.
     """
     values = [0.0] * len(program)
-    for node, value in program.constants.items():
+    constants = program.constants
+    for node, value in zip(constants.ids, constants.numbers):
         values[node] = value
     source, pos = program.source, program.pos
     missing = [name for name in program.free_variables() if name not in bindings]
@@ -204,12 +205,17 @@ class StepFailed(Exception):
         self.node, self.error = node, error
 
 
-def forward_steps(program: Program, values: list, forwards: list) -> None:
-    """Each operation node's value from its inputs', in id order, by ``forwards`` (one rule
-    per operation node: the float rules here, the exact ones in :mod:`cgcalc.exact`)."""
-    node, wide = -1, program.wide
+def forward_steps(program: Program, values: list, forwards: list | None = None) -> None:
+    """Each operation node's value from its inputs', in id order, by the float rules of
+    :attr:`Program.steps`, or by ``forwards`` (one rule per operation node: the exact ones
+    of :mod:`cgcalc.exact`)."""
+    node, wide, steps = -1, program.wide, program.steps
+    if forwards is not None:
+        steps = steps.copy()
+        steps[1::STEP] = forwards
+    it = iter(steps)
     try:
-        for node, f, a, b in zip(program.op_ids, forwards, program.first, program.second):
+        for node, f, _, a, b in zip(it, it, it, it, it):
             if b >= 0:
                 values[node] = f(values[a], values[b])
             elif b == -1:

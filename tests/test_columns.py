@@ -58,7 +58,7 @@ def test_a_parsed_program_keeps_no_tuple_per_node():
         tracemalloc.stop()
     assert len(program) == 25_099
     assert size / len(program) < 100
-    assert not any(isinstance(ins, tuple) for ins in program.first)
+    assert not any(isinstance(entry, tuple) for entry in program.steps)
     assert Program.inputs.__doc__  # a property: nothing stored per node
 
 
