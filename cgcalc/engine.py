@@ -15,10 +15,13 @@ from functools import partial
 
 from .errors import BindingError, EvaluationError
 from .graph import Program
-from .ops import CONSTANTS
+from .ops import CONSTANTS, Add, Sub
 from .walk import (Binding, Result, StepFailed, _first_nonfinite, _ieee_backward, _leaf_values,
                    _overflow, _sent, _undefined, _wrt, as_float, backward_rule,
                    blame, forward_steps, step_error)
+
+_SUM, _DIFFERENCE = Add.backward, Sub.backward
+
 
 def evaluate(program: Program, bindings: Mapping[str, Binding] | None = None,
              wrt: Iterable[str] | None = None, upstream=None, of: str | None = None) -> Result:
@@ -123,6 +126,10 @@ def _backward(program: Program, values: list[float], upstream: float = 1.0,
         if not dout or g is None:
             continue  # nothing flows back through this node, or nothing needs it
         if b >= 0:
+            if g is _SUM or g is _DIFFERENCE:  # dout passes on, negated to a difference's
+                grads[a] += dout                 # right input: no call needed
+                grads[b] += dout if g is _SUM else -dout
+                continue
             try:
                 da, db = g(dout, values[node], values[a], values[b])
             except (ArithmeticError, ValueError):

@@ -18,8 +18,8 @@ from __future__ import annotations
 import copy
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple, overload
 
 from .ops import CONSTANTS, Const, Op, Var
 
@@ -47,8 +47,9 @@ class Program:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.ops: list[type[Op]] = []  #: operation of each node
-        self.pos = array("q")  #: source offset each node was written at
+        self.ops = Operations()  #: operation of each node
+        #: source offset each node was written at: 4 bytes each, 8 past 4 GiB of text
+        self.pos = array("I")
         self.needs_grad = bytearray()  #: 1 where the node depends on a variable
         self.constants = Constants()  #: node id -> value of a number literal
         self.variables: dict[str, int] = {}  #: free variable name -> its one shared node
@@ -107,12 +108,16 @@ class Program:
             a, b = len(self.wide), -2
             self.wide.append(tuple(inputs))
             need = any(map(needs.__getitem__, inputs))
-        self.ops.append(op)
-        self.pos.append(pos)
+        number = _NUMBERS.get(op)  # self.ops.append(op) without the call: once a node
+        self.ops.codes.append(_number(op) if number is None else number)
+        try:
+            self.pos.append(pos)
+        except OverflowError:
+            self._far(pos)
         needs.append(need)
         if op.array_only:
             self.array_ops = True
-        self.steps += node, op.forward, op.backward if need else None, a, b
+        self.steps.extend((node, op.forward, op.backward if need else None, a, b))
         return node
 
     def constant(self, value: float, pos: int) -> int:
@@ -180,10 +185,19 @@ class Program:
         return variant
 
     def _leaf(self, op: type[Op], pos: int, needs_grad: bool) -> int:
-        self.ops.append(op)
-        self.pos.append(pos)
+        number = _NUMBERS.get(op)
+        self.ops.codes.append(_number(op) if number is None else number)
+        try:
+            self.pos.append(pos)
+        except OverflowError:
+            self._far(pos)
         self.needs_grad.append(needs_grad)
         return len(self.ops) - 1
+
+    def _far(self, pos: int) -> None:
+        """A position past 4 GiB of text: the positions take 8 bytes each from now on."""
+        self.pos = array("q", self.pos)
+        self.pos.append(pos)
 
     def parameter(self, name: str, pos: int) -> int:
         """A parameter of a function body: a variable node, but not a free variable (a free
@@ -252,6 +266,61 @@ class Program:
         from .render.notebook import program_markdown
 
         return program_markdown(self)
+
+
+class Operations(Sequence[type[Op]]):
+    """Each node's operation, read like a list: two bytes a node (a list took eight), the
+    number of the operation among all those any program of this process has used."""
+
+    __slots__ = ("codes",)
+
+    def __init__(self) -> None:
+        self.codes = array("H")
+
+    def append(self, op: type[Op]) -> None:
+        number = _NUMBERS.get(op)
+        self.codes.append(_number(op) if number is None else number)
+
+    @overload
+    def __getitem__(self, node: int) -> type[Op]: ...
+    @overload
+    def __getitem__(self, node: slice) -> list[type[Op]]: ...
+
+    def __getitem__(self, node):
+        if isinstance(node, slice):
+            return list(map(_KNOWN.__getitem__, self.codes[node]))
+        return _KNOWN[self.codes[node]]
+
+    def __iter__(self) -> Iterator[type[Op]]:
+        return map(_KNOWN.__getitem__, self.codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (Operations, list)) else NotImplemented
+
+    # The numbers are this process's: pickled (to a cluster's worker) as the operations.
+    def __getstate__(self) -> list[type[Op]]:
+        return list(self)
+
+    def __setstate__(self, ops: list[type[Op]]) -> None:
+        self.codes = array("H")
+        for op in ops:
+            self.append(op)
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+_KNOWN: list[type[Op]] = []  #: the operations by number, shared by every program
+_NUMBERS: dict[type[Op], int] = {}
+
+
+def _number(op: type[Op]) -> int:
+    """The number of an operation met for the first time (safe in threads too)."""
+    _KNOWN.append(op)
+    return _NUMBERS.setdefault(op, _KNOWN.index(op))
 
 
 class Constants(Mapping[int, float]):
