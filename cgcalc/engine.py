@@ -10,14 +10,18 @@ engines share lives in :mod:`cgcalc.walk`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 
 from .errors import BindingError, EvaluationError
 from .graph import Program
-from .ops import CONSTANTS
+from .ops import CONSTANTS, Add, Sub
 from .walk import (Binding, Result, StepFailed, _first_nonfinite, _ieee_backward, _leaf_values,
                    _overflow, _sent, _undefined, _wrt, as_float, backward_rule,
                    blame, forward_steps, step_error)
+
+_SUM, _DIFFERENCE = Add.backward, Sub.backward
+
 
 def evaluate(program: Program, bindings: Mapping[str, Binding] | None = None,
              wrt: Iterable[str] | None = None, upstream=None, of: str | None = None) -> Result:
@@ -54,9 +58,11 @@ def evaluate(program: Program, bindings: Mapping[str, Binding] | None = None,
     values, variables, warnings = _leaf_values(program, bindings, quiet=implicit)
     _forward(program, values)
     names = _wrt(program, wrt, variables)
-    grads = _backward(program, values, 1.0 if upstream is None else _upstream_number(upstream))
-    _check_gradients(program, values, grads, names)
-    return Result(program, values, grads, names, warnings)
+    seed = 1.0 if upstream is None else _upstream_number(upstream)
+    grads = _backward(program, values, seed, every=False)
+    every = partial(_backward, program, values, seed)
+    _check_gradients(program, values, grads, names, every)
+    return Result(program, values, grads, names, warnings, every)
 
 
 def value(program: Program, bindings: Mapping[str, float] | None = None):
@@ -89,7 +95,7 @@ def _arrays(program: Program, bindings: dict) -> bool:
 
 def _forward(program: Program, values: list[float]) -> None:
     try:
-        forward_steps(program, values, program.forwards)
+        forward_steps(program, values)
     except StepFailed as failed:
         overflow = _first_nonfinite(values, range(failed.node))
         if overflow is not None:
@@ -101,18 +107,29 @@ def _forward(program: Program, values: list[float]) -> None:
             raise _overflow(program, values, overflow)
 
 
-def _backward(program: Program, values: list[float], upstream: float = 1.0) -> list[float]:
+def _backward(program: Program, values: list[float], upstream: float = 1.0,
+              every: bool = True) -> list[float]:
     """upstream · d(output)/d(node) for every node. A rule that fails for Python floats (a
     division by zero) gives IEEE infinities or NaNs instead, which flow on until a mask stops
-    them; whether a gradient that matters is not finite is :func:`_check_gradients`' question."""
+    them; whether a gradient that matters is not finite is :func:`_check_gradients`' question.
+
+    Unless ``every``, an operation node's gradient is dropped (its slot set to 0.0) once its
+    own backward step has used it, so only the leaves' stay: the float objects of the others
+    are freed as the pass goes, and their memory is reused for the next ones."""
     grads = [0.0] * len(values)
     grads[program.output] = upstream
-    for node, g, a, b in zip(reversed(program.op_ids), reversed(program.backwards),
-                             reversed(program.first), reversed(program.second)):
+    it = reversed(program.steps)
+    for b, a, g, _, node in zip(it, it, it, it, it):
         dout = grads[node]
+        if not every:
+            grads[node] = 0.0
         if not dout or g is None:
             continue  # nothing flows back through this node, or nothing needs it
         if b >= 0:
+            if g is _SUM or g is _DIFFERENCE:  # dout passes on, negated to a difference's
+                grads[a] += dout                 # right input: no call needed
+                grads[b] += dout if g is _SUM else -dout
+                continue
             try:
                 da, db = g(dout, values[node], values[a], values[b])
             except (ArithmeticError, ValueError):
@@ -133,12 +150,14 @@ def _backward(program: Program, values: list[float], upstream: float = 1.0) -> l
 
 
 def _check_gradients(program: Program, values: list[float], grads: list[float],
-                     names: list[str]) -> None:
+                     names: list[str], every: Callable[[], list[float]]) -> None:
     """Every reported gradient must be finite; the first that is not is blamed on the step
-    of the reverse pass that made it (see :func:`blame`)."""
+    of the reverse pass that made it (see :func:`blame`), in every node's gradients, which
+    ``every()`` computes again (``grads`` holds only the leaves')."""
     for name in names:
         node = program.variables[name]
         if not math.isfinite(grads[node]):
+            grads = every()
             step, _, sent = blame(program, node, lambda u, k: _sent(program, values, grads, u)[k],
                                   lambda u: math.isfinite(grads[u]), math.isfinite)
             raise _gradient_error(program, values, name, step, sent, grads[node])

@@ -4,11 +4,13 @@ Nodes are added while the parser reduces, children before parents, so ids are
 already a topological order: the forward pass walks ids upwards, the reverse pass
 downwards, and neither needs recursion or a sort. Flat lists instead of one object
 per node keep a 300,000-node graph cheap to build and to walk. A node's inputs are
-kept only in the operation columns the passes read (``first``, ``second``), not also
+kept only in the operation steps the passes read (:attr:`Program.steps`), not also
 as a tuple per node (64 bytes of each binary node): :attr:`Program.inputs` makes the
-tuples when asked. The columns the passes read stay lists of Python ints, not
-``array``s: reading an ``array`` makes a new int or float object at every step, and
-made the passes half as fast again (see the README's Performance section).
+tuples when asked. The steps are one list of Python objects, not ``array``s: reading an
+``array`` makes a new int or float object at every step, and made the passes half as
+fast again; and one list, not a column each: lists that grow side by side leave the
+blocks each outgrew as holes in the C heap (15 bytes per node; see the README's
+Performance section).
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from __future__ import annotations
 import copy
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple, overload
 
 from .ops import CONSTANTS, Const, Op, Var
 
 if TYPE_CHECKING:
     from .functions import Function
+
+
+STEP = 5  #: entries of each operation node in Program.steps: id, forward, backward, inputs
 
 
 class Call(NamedTuple):
@@ -42,26 +47,23 @@ class Program:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.ops: list[type[Op]] = []  #: operation of each node
-        self.pos = array("q")  #: source offset each node was written at
+        self.ops = Operations()  #: operation of each node
+        #: source offset each node was written at: 4 bytes each, 8 past 4 GiB of text
+        self.pos = array("I")
         self.needs_grad = bytearray()  #: 1 where the node depends on a variable
-        self.constants: dict[int, float] = {}  #: node id -> value of a number literal
+        self.constants = Constants()  #: node id -> value of a number literal
         self.variables: dict[str, int] = {}  #: free variable name -> its one shared node
         self.names: dict[int, str] = {}  #: node id -> the name first assigned to it
         #: (assigned name or None, value node, first node id made by the statement)
         self.statements: list[tuple[str | None, int, int]] = []
         self.output = -1  #: the node whose value is the program's value
-        #: Operation nodes in id order, as columns the engine's passes zip together without
-        #: building anything per node: their ids, forward and backward rules (backward None
-        #: where no variable is upstream), and inputs unpacked: ``first`` the first input id,
-        #: ``second`` the second id, or -1 for one input and -2 for more than two (``first``
-        #: is then an index into ``wide``, which holds their ids). :attr:`inputs` gives them
-        #: as a tuple per node.
-        self.op_ids: list[int] = []
-        self.forwards: list[Callable] = []
-        self.backwards: list[Callable | None] = []
-        self.first: list[int] = []
-        self.second: list[int] = []
+        #: Operation nodes in id order, ``STEP`` entries each, which the engine's passes
+        #: read with ``zip(it, it, it, it, it)`` without building anything per node: the
+        #: node's id, its forward and backward rules (backward None where no variable is
+        #: upstream), and its inputs unpacked: the first input id, the second id or -1 for
+        #: one input, -2 for more than two (the first is then an index into ``wide``, which
+        #: holds their ids). :attr:`inputs` gives them as a tuple per node.
+        self.steps: list = []
         self.wide: list[tuple[int, ...]] = []
         self.array_ops = False  #: uses an operation defined on arrays only (``@``, ``sum``)
         self.functions: dict[str, Function] = {}  #: functions the program defines, by name
@@ -75,10 +77,21 @@ class Program:
         """The input node ids of each node, by id: a tuple, ``()`` for a leaf."""
         return Inputs(self)
 
+    @property
+    def op_ids(self) -> list[int]:
+        """The operation nodes' ids, in id order (a list made when asked)."""
+        return self.steps[::STEP]
+
     def operation_inputs(self, k: int) -> tuple[int, ...]:
         """The input ids of the ``k``-th operation node (``op_ids[k]``)."""
-        a, b = self.first[k], self.second[k]
+        a, b = self.steps[STEP * k + 3:STEP * k + 5]
         return (a, b) if b >= 0 else (a,) if b == -1 else self.wide[a]
+
+    def operation_index(self, node: int) -> int:
+        """Which operation node ``node`` is (``op_ids.index(node)``), or -1 for a leaf."""
+        steps, count = self.steps, len(self.steps) // STEP
+        k = bisect_left(range(count), node, key=lambda k: steps[STEP * k])
+        return k if k < count and steps[STEP * k] == node else -1
 
     def add(self, op: type[Op], inputs: tuple[int, ...], pos: int) -> int:
         """Append an operation node and return its id."""
@@ -95,22 +108,23 @@ class Program:
             a, b = len(self.wide), -2
             self.wide.append(tuple(inputs))
             need = any(map(needs.__getitem__, inputs))
-        self.ops.append(op)
-        self.pos.append(pos)
+        number = _NUMBERS.get(op)  # self.ops.append(op) without the call: once a node
+        self.ops.codes.append(_number(op) if number is None else number)
+        try:
+            self.pos.append(pos)
+        except OverflowError:
+            self._far(pos)
         needs.append(need)
         if op.array_only:
             self.array_ops = True
-        self.op_ids.append(node)
-        self.forwards.append(op.forward)
-        self.backwards.append(op.backward if need else None)
-        self.first.append(a)
-        self.second.append(b)
+        self.steps.extend((node, op.forward, op.backward if need else None, a, b))
         return node
 
     def constant(self, value: float, pos: int) -> int:
         """A number literal: its own node every time it is written."""
         node = self._leaf(Const, pos, False)
-        self.constants[node] = value
+        self.constants.ids.append(node)
+        self.constants.numbers.append(value)
         return node
 
     def variable(self, name: str, pos: int) -> int:
@@ -137,11 +151,13 @@ class Program:
             needs = variant.needs_grad = bytearray(self.needs_grad)
             for name in names:
                 needs[self.variables[name]] = True
-            for k, node in enumerate(self.op_ids):
+            op_ids = self.op_ids
+            for k, node in enumerate(op_ids):
                 if not needs[node]:
                     needs[node] = any(map(needs.__getitem__, self.operation_inputs(k)))
-            variant.backwards = [self.ops[node].backward if needs[node] else None
-                                 for node in self.op_ids]
+            variant.steps = self.steps.copy()
+            variant.steps[2::STEP] = [self.ops[node].backward if needs[node] else None
+                                      for node in op_ids]
             variants[names] = variant
         return variants[names]
 
@@ -169,10 +185,19 @@ class Program:
         return variant
 
     def _leaf(self, op: type[Op], pos: int, needs_grad: bool) -> int:
-        self.ops.append(op)
-        self.pos.append(pos)
+        number = _NUMBERS.get(op)
+        self.ops.codes.append(_number(op) if number is None else number)
+        try:
+            self.pos.append(pos)
+        except OverflowError:
+            self._far(pos)
         self.needs_grad.append(needs_grad)
         return len(self.ops) - 1
+
+    def _far(self, pos: int) -> None:
+        """A position past 4 GiB of text: the positions take 8 bytes each from now on."""
+        self.pos = array("q", self.pos)
+        self.pos.append(pos)
 
     def parameter(self, name: str, pos: int) -> int:
         """A parameter of a function body: a variable node, but not a free variable (a free
@@ -220,8 +245,9 @@ class Program:
         """For every id, whether ``node`` depends on it (itself included); a loop, no recursion."""
         reached = [False] * len(self.ops)
         reached[node] = True
-        for k in range(bisect_left(self.op_ids, node + 1) - 1, -1, -1):
-            if reached[self.op_ids[k]]:
+        op_ids = self.op_ids
+        for k in range(bisect_left(op_ids, node + 1) - 1, -1, -1):
+            if reached[op_ids[k]]:
                 for j in self.operation_inputs(k):
                     reached[j] = True
         return reached
@@ -242,6 +268,88 @@ class Program:
         return program_markdown(self)
 
 
+class Operations(Sequence[type[Op]]):
+    """Each node's operation, read like a list: two bytes a node (a list took eight), the
+    number of the operation among all those any program of this process has used."""
+
+    __slots__ = ("codes",)
+
+    def __init__(self) -> None:
+        self.codes = array("H")
+
+    def append(self, op: type[Op]) -> None:
+        number = _NUMBERS.get(op)
+        self.codes.append(_number(op) if number is None else number)
+
+    @overload
+    def __getitem__(self, node: int) -> type[Op]: ...
+    @overload
+    def __getitem__(self, node: slice) -> list[type[Op]]: ...
+
+    def __getitem__(self, node):
+        if isinstance(node, slice):
+            return list(map(_KNOWN.__getitem__, self.codes[node]))
+        return _KNOWN[self.codes[node]]
+
+    def __iter__(self) -> Iterator[type[Op]]:
+        return map(_KNOWN.__getitem__, self.codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (Operations, list)) else NotImplemented
+
+    # The numbers are this process's: pickled (to a cluster's worker) as the operations.
+    def __getstate__(self) -> list[type[Op]]:
+        return list(self)
+
+    def __setstate__(self, ops: list[type[Op]]) -> None:
+        self.codes = array("H")
+        for op in ops:
+            self.append(op)
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+_KNOWN: list[type[Op]] = []  #: the operations by number, shared by every program
+_NUMBERS: dict[type[Op], int] = {}
+
+
+def _number(op: type[Op]) -> int:
+    """The number of an operation met for the first time (safe in threads too)."""
+    _KNOWN.append(op)
+    return _NUMBERS.setdefault(op, _KNOWN.index(op))
+
+
+class Constants(Mapping[int, float]):
+    """The number literals' values by node id, read like a dict. Two lists, the ids (in
+    ascending order: a literal is the newest node when it is added) and the numbers: a dict
+    took about 45 bytes a literal more, and left each table it outgrew as a hole in the C heap."""
+
+    __slots__ = ("ids", "numbers")
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.numbers: list[float] = []
+
+    def __getitem__(self, node: int) -> float:
+        k = bisect_left(self.ids, node)
+        if k == len(self.ids) or self.ids[k] != node:
+            raise KeyError(node)
+        return self.numbers[k]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        return repr(dict(zip(self.ids, self.numbers)))
+
+
 class Inputs:
     """A program's inputs by node id, each a tuple made when asked from the columns
     ``first``, ``second`` and ``wide`` (no tuple is kept per node): indexed (a binary
@@ -259,12 +367,8 @@ class Inputs:
         program = self._program
         if not -len(program.ops) <= node < len(program.ops):
             raise IndexError("node id out of range")
-        node %= len(program.ops)
-        op_ids = program.op_ids
-        k = bisect_left(op_ids, node)
-        if k == len(op_ids) or op_ids[k] != node:
-            return ()
-        return program.operation_inputs(k)
+        k = program.operation_index(node % len(program.ops))
+        return () if k < 0 else program.operation_inputs(k)
 
     def __iter__(self) -> Iterator[tuple[int, ...]]:
         program = self._program

@@ -9,12 +9,12 @@ them, so the modules form a line: engine, array engine, walk, graph and ops.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from .errors import BindingError, EvaluationError, UnboundVariableError, UnknownNameError
-from .graph import Program
+from .graph import STEP, Program
 from .ops import CONSTANTS, Neg, Op, kernels
 
 if TYPE_CHECKING:  # for the types alone: a program of numbers never imports NumPy
@@ -50,15 +50,25 @@ class Result:
     exact = False  #: were values exact? (then :class:`cgcalc.exact.ExactResult`)
 
     def __init__(self, program: Program, values: Sequence[Value], grads: Sequence[Value | None],
-                 variables: list[str], warnings: list[str]) -> None:
+                 variables: list[str], warnings: list[str],
+                 every: Callable[[], Sequence[Value | None]] | None = None) -> None:
         self.program = program
         self.values = values  #: value of every node, by id
-        self.grads = grads  #: d(output)/d(node) of every node, by id (None: none reached it)
+        self._grads, self._every = grads, every
         self.warnings = warnings  #: things worth saying that are not errors
         self.value: Value = values[program.output]
         self.gradients: dict[str, Value] = {
             name: grads[program.variables[name]] for name in variables
         }
+
+    @property
+    def grads(self) -> Sequence[Value | None]:
+        """d(output)/d(node) of every node, by id (None: none reached it). The float engine
+        keeps only the leaves' (``every`` computes them all, here when first asked for), so
+        that a run that reports the variables' gradients never holds every node's."""
+        if self._every is not None:
+            self._grads, self._every = self._every(), None
+        return self._grads
 
     @cached_property
     def nodes(self) -> list[NodeValue]:
@@ -150,7 +160,8 @@ def _leaf_values(program: Program, bindings: dict[str, float], convert=_number,
     ``quiet`` names constants bound to their own value (by ``wrt``), which need no warning.
     """
     values = [0.0] * len(program)
-    for node, value in program.constants.items():
+    constants = program.constants
+    for node, value in zip(constants.ids, constants.numbers):
         values[node] = value
     source, pos = program.source, program.pos
     missing = [name for name in program.free_variables() if name not in bindings]
@@ -194,12 +205,17 @@ class StepFailed(Exception):
         self.node, self.error = node, error
 
 
-def forward_steps(program: Program, values: list, forwards: list) -> None:
-    """Each operation node's value from its inputs', in id order, by ``forwards`` (one rule
-    per operation node: the float rules here, the exact ones in :mod:`cgcalc.exact`)."""
-    node, wide = -1, program.wide
+def forward_steps(program: Program, values: list, forwards: list | None = None) -> None:
+    """Each operation node's value from its inputs', in id order, by the float rules of
+    :attr:`Program.steps`, or by ``forwards`` (one rule per operation node: the exact ones
+    of :mod:`cgcalc.exact`)."""
+    node, wide, steps = -1, program.wide, program.steps
+    if forwards is not None:
+        steps = steps.copy()
+        steps[1::STEP] = forwards
+    it = iter(steps)
     try:
-        for node, f, a, b in zip(program.op_ids, forwards, program.first, program.second):
+        for node, f, _, a, b in zip(it, it, it, it, it):
             if b >= 0:
                 values[node] = f(values[a], values[b])
             elif b == -1:
