@@ -48,7 +48,7 @@ class ArrayResult(Result):
         sent: list[tuple | None] = []
         with np.errstate(all="ignore"):
             for node, (op, ins) in enumerate(zip(program.ops, program.inputs)):
-                if not ins or not program.needs_grad[node] or grads[node] is None:
+                if not ins or grads[node] is None:
                     sent.append(None)
                     continue
                 local = kernels(op)[1](grads[node], values[node], *[values[i] for i in ins])
@@ -236,16 +236,15 @@ def _backward(program: Program, values: list, upstream=None) -> list:
     with np.errstate(all="ignore"):
         for node in range(len(values) - 1, -1, -1):
             ins = inputs[node]
-            if not ins or not needs[node] or grads[node] is None:
+            if not ins or grads[node] is None:
                 continue
             if node in undefined:
                 undefined.update(i for i in ins if needs[i])
                 continue
             for i, g in zip(ins, _local_grads(program, values, grads, node)):
-                if not needs[i]:
-                    continue
                 if g is None:  # an integer argument, or class indices
-                    undefined.add(i)
+                    if needs[i]:
+                        undefined.add(i)
                     continue
                 g = _unbroadcast(g, np.shape(values[i]))
                 grads[i] = g if grads[i] is None else grads[i] + g

@@ -24,10 +24,16 @@ def test_gradients_of_nodes_that_need_one_obey_the_chain_rule(run, args):
     assert chain_rule_gaps(json.loads(run(*args, "--nodes", "--json").stdout)) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="engine._backward skips the backward rule of a node no "
-                   "variable depends on (Program.backwards is None there), so the inputs of a "
-                   "constant subexpression keep the 0.0 they started with: sqrt(pi - 3)*x shows "
-                   "grad 0.0 for pi - 3 (2.6575...), for pi and for 3; -e*x shows 0 for e (-1)")
 @pytest.mark.parametrize("args", [["sqrt(pi - 3)*x", "x=2"], ["-e*x", "x=1"]])
 def test_a_constant_subexpressions_nodes_obey_it_too(run, args):
+    """Before, the inputs of a node no variable depends on kept 0.0: sqrt(pi - 3)*x showed
+    grad 0 for pi - 3 (2.6575...), for pi and for 3; -e*x showed 0 for e (-1)."""
     assert chain_rule_gaps(json.loads(run(*args, "--nodes", "--json").stdout)) == {}
+
+
+def test_an_array_programs_constant_subexpression_gets_its_gradient_too(run):
+    """The array engine skipped them the same way: sqrt(pi - 3) showed 0.0, not sum(X)."""
+    doc = json.loads(run("sqrt(pi - 3)*X", "-v", "X=[1, 2]", "--nodes", "--json").stdout)
+    grads = {node["op"]: node["grad"] for node in doc["nodes"] if node["op"] != "var"}
+    assert grads["sqrt"] == 3.0
+    assert grads["sub"] == pytest.approx(3 / (2 * math.sqrt(math.pi - 3)), rel=1e-15)
