@@ -23,9 +23,9 @@ from .walk import (Binding, Result, StepFailed, _first_nonfinite, _ieee_backward
 _SUM, _DIFFERENCE = Add.backward, Sub.backward
 
 
-def evaluate(program: Program, bindings: Mapping[str, Binding] | None = None,
+def evaluate(program: Program | str, bindings: Mapping[str, Binding] | None = None,
              wrt: Iterable[str] | None = None, upstream=None, of: str | None = None) -> Result:
-    """Run the forward and the reverse pass.
+    """Run the forward and the reverse pass (on a program, or on its text, parsed first).
 
     ``upstream`` is the gradient the output receives (the book's ``dout``): 1 by
     default, a number or, for an array-valued program, an array of the output's shape;
@@ -43,7 +43,11 @@ def evaluate(program: Program, bindings: Mapping[str, Binding] | None = None,
     A binding may be an array (nested lists or a NumPy array): then, or when the
     program uses an array operation, :mod:`cgcalc.array_engine` runs both passes.
     """
-    bindings = dict(bindings or {})
+    if isinstance(program, str):
+        from .parser import parse
+
+        program = parse(program)
+    bindings = {name: _real(value) for name, value in (bindings or {}).items()}
     wrt = None if wrt is None else list(dict.fromkeys(wrt))
     if of is not None:
         program = program.with_output(program.named(of))
@@ -75,6 +79,17 @@ def value(program: Program, bindings: Mapping[str, float] | None = None):
     values = _leaf_values(program, bindings)[0]
     _forward(program, values)
     return values[program.output]
+
+
+def _real(value):
+    """A Fraction or a Decimal as the float nearest it (the engines compute with floats;
+    ``cgcalc.exact`` takes them exactly); any other binding as it is."""
+    if type(value).__module__ in ("fractions", "decimal"):
+        try:
+            return as_float(value)
+        except ValueError:  # a signalling NaN: said to be no number where it is checked
+            pass
+    return value
 
 
 def _is_number(value) -> bool:

@@ -326,6 +326,8 @@ def parse(text: str, *, needs_value: bool = True) -> Program:
     A program of function definitions alone has no value: an error, unless ``needs_value``
     is false (an interactive session's first lines); its ``output`` is then -1.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"parse takes a program's text, a str, not {type(text).__name__}")
     parser, builder = _parser()
     with _lock, _without_cyclic_gc():
         builder.begin(text)

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+import cgcalc
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = re.search(r"^## As a library\n(.*?)(?=^## |\Z)",
                     (ROOT / "README.md").read_text(encoding="utf-8"), re.M | re.S).group(1)
@@ -48,3 +52,22 @@ def test_the_library_examples_type_check_and_wrong_calls_do_not(tmp_path):
         run.stdout
     assert [e for e in errors if e[0] != "wrong.py"] == [], run.stdout
     assert run.stdout.count("error:") == len(WRONG_ERRORS), run.stdout + run.stderr
+
+
+def test_evaluate_takes_a_programs_text_and_any_real_number():
+    """Before, text stopped with AttributeError ('str' object has no attribute
+    'with_output' / 'variables'), and a Fraction or a Decimal was 'neither a number nor an
+    array of numbers'."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    result = cgcalc.evaluate("x*y", {"x": Fraction(1, 3), "y": Decimal("0.1")})
+    assert (result.value, result.gradients) == (0.1 / 3, {"x": 0.1, "y": 1 / 3})
+
+
+@pytest.mark.parametrize("text", [None, b"x*y", 3])
+def test_parse_says_it_takes_text(text):
+    """Before, a TypeError or AttributeError from inside Lark ('Cannot lex: No text assigned
+    to lexer state', "'int' object has no attribute 'text'")."""
+    with pytest.raises(TypeError, match=f"parse takes a program's text, a str, not {type(text).__name__}$"):
+        cgcalc.parse(text)
