@@ -88,3 +88,20 @@ def test_python_dash_m_cgcalc_is_the_command():
     run = subprocess.run([sys.executable, "-m", "cgcalc", "x*y", "x=2", "y=3", "--json"],
                          capture_output=True, text=True, cwd=ROOT)
     assert (run.stdout, run.returncode) == ('{"value": 6.0, "gradients": {"x": 3.0, "y": 2.0}}\n', 0)
+
+
+@pytest.mark.parametrize("handler, out", [(False, '{"value": 6.0, "gradients": {"x": 3.0, "y": 2.0}}\n'),
+                                          (True, '{"value": 6.0, "gradients": {"x": 3.0, "y": 2.0}}\nexit handler ran\n')])
+def test_the_command_leaves_at_once_only_when_no_exit_handler_waits(handler, out):
+    """Python's tear-down is skipped (os._exit) after the output is flushed; an exit handler,
+    when one is registered, still runs, and the exit code is the command's either way."""
+    code = ("import atexit, sys\n"
+            + ("atexit.register(print, 'exit handler ran')\n" if handler else "")
+            + "sys.argv = ['cgcalc', 'x*y', 'x=2', 'y=3', '--json']\n"
+            "from cgcalc.__main__ import main\nmain()")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert (run.stdout, run.stderr, run.returncode) == (out, "", 0)
+    failed = subprocess.run([sys.executable, "-m", "cgcalc", "log(x)", "x=0", "--json"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert (failed.stdout, failed.returncode) == ("", 1)
+    assert failed.stderr.startswith("cgcalc: evaluation error at 1:1: log(0) is undefined")
