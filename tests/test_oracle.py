@@ -507,7 +507,7 @@ def python_spelling(tree):
     return tuple(python_spelling(t) if isinstance(t, tuple) else t for t in tree)
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=120, **SETTINGS)
 @given(tree=trees(VARS))
 def test_minimal_parentheses_parse_like_full_ones_in_python(tree):
     """Python's parser as the oracle for the printer: with minimal parentheses a random
@@ -700,7 +700,7 @@ def programs(draw, max_leaves=15):
     return tree, point
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(programs())
 def test_random_programs_against_sympy(case):
     tree, point = case
@@ -736,7 +736,7 @@ def rename(tree, mapping):
     return tuple(rename(t, mapping) if isinstance(t, tuple) else t for t in tree)
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=60, **SETTINGS)
 @given(tree=trees(("a", "b", "c"), max_leaves=10), value=finite(-4, 4))
 def test_shared_variable_gets_the_sum_of_its_uses(tree, value):
     """f(x, x, x) written with one variable x: d/dx is the sum of SymPy's three
@@ -774,7 +774,7 @@ def test_shared_variable_gets_the_sum_of_its_uses(tree, value):
     assert close(r.gradients["x"], expected, 1e-7, 1e-9 * (1 + sum(abs(p) for p in partials)))
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=40, **SETTINGS)
 @given(data=st.data())
 def test_assigned_names_share_their_node(data):
     """t = T1(vars); u = T2(vars, t); T3(vars, t, u): SymPy substitutes, cgcalc shares nodes."""
