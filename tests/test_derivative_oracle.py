@@ -179,7 +179,7 @@ def well_defined(tree, point) -> bool:
     return True
 
 
-@settings(max_examples=50, **SETTINGS)
+@settings(max_examples=30, **SETTINGS)
 @given(case=programs(max_leaves=10), data=st.data())
 def test_random_programs_to_order_2(case, data):
     tree, point = case

@@ -37,7 +37,8 @@ def derivatives(op: type[Op], args: list[str], y: str) -> list[str]:
 def explain(result: Result, precision: int = 10) -> list[str]:
     """The lines of the explanation (no colour, no Rich: plain text)."""
     program, values, grads = result.program, result.values, result.grads
-    ops, inputs, needs, sent = program.ops, program.inputs, program.needs_grad, result.edge_grads
+    needs, sent = program.needs_grad, result.edge_grads
+    ops, inputs = list(program.ops), list(program.inputs)  # read by node many times: made once
     out = program.output
     names = NodeNames(program, precision)
     top = names[out]
