@@ -150,9 +150,16 @@ class _Differences:
     def derivative(self, k: int, h: float, step: float) -> tuple[float, float, str]:
         """d value / d element ``k`` from differences over ``h`` (near an edge of the
         domain, over ``step`` times the distance to it): the estimate, the h it used, and
-        how ("central", "near edge" or "one-sided")."""
-        x = float(self.flat[k])
+        how ("central", "near edge" or "one-sided"). One that is not finite is an error."""
         where = self.name + ("".join(f"[{i}]" for i in _unravel(k, self.point.shape)) if self.array else "")
+        estimate = self._quotient(k, h, step, where)
+        if not math.isfinite(estimate[0]):
+            raise EvaluationError(f"the difference quotient for {where} is {estimate[0]}: the "
+                                  "program's value changes by more than a float holds over the step")
+        return estimate
+
+    def _quotient(self, k: int, h: float, step: float, where: str) -> tuple[float, float, str]:
+        x = float(self.flat[k])
         if x + h == x or x - h == x:
             raise CgcalcError(f"the step {step:g} is too small for {where} = {x:.10g}: x + h and "
                               "x - h round to x (a step of 1e-15 or more always moves x)")
@@ -175,7 +182,7 @@ class _Differences:
 
         up, down = f(x + h), f(x - h)
         if up is not None and down is not None:
-            return _finite(_central(x, h, up, down), where), h, "central"
+            return _central(x, h, up, down), h, "central"
         for n in range(1, EDGE_SEARCH + 1):  # how near is the edge? within h / 10**n?
             near, small = h / 10**n, step * h / 10**n
             if x + small == x or x - small == x:
@@ -183,8 +190,7 @@ class _Differences:
             if f(x + near) is not None and f(x - near) is not None:
                 up_small, down_small = f(x + small), f(x - small)
                 if up_small is not None and down_small is not None:
-                    return _finite(_central(x, small, up_small, down_small), where), small, \
-                        "near edge"
+                    return _central(x, small, up_small, down_small), small, "near edge"
         side = 1.0 if up is not None else -1.0 if down is not None else 0.0
         dx = (x + side * h) - x  # the step as the floats have it, signed
         far = f(x + 2 * dx) if side else None
@@ -197,7 +203,7 @@ class _Differences:
         near_side = up if side > 0 else down
         # (-3 f(x) + 4 f(x + dx) - f(x + 2 dx)) / (2 dx), written with differences only
         slope = 3 * _difference(near_side, self.at_point) - _difference(far, near_side)
-        return _finite(slope / (2 * dx), where), h, "one-sided"
+        return slope / (2 * dx), h, "one-sided"
 
 
 def _extrapolated(differences: _Differences, k: int, estimate: tuple[float, float, str],
@@ -242,13 +248,6 @@ def _difference(a, b) -> float:
         with np.errstate(over="ignore", invalid="ignore"):
             return float((a - b).sum())
     return a - b
-
-
-def _finite(estimate: float, where: str) -> float:
-    if not math.isfinite(estimate):
-        raise EvaluationError(f"the difference quotient for {where} is {estimate}: the "
-                              "program's value changes by more than a float holds over the step")
-    return estimate
 
 
 def _unravel(k: int, shape: tuple[int, ...]) -> tuple[int, ...]:

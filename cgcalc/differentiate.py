@@ -411,11 +411,10 @@ def derivative(program: Program | str, wrt: str | Sequence[str], of: str | None 
     names = [wrt] if isinstance(wrt, str) else list(wrt)
     check_variables(program, names)
     g = Graph(exact)
-    root = copy_program(g, program)
-    limit = None
-    for order, name in enumerate(names, 1):
+    root = gradients(g, copy_program(g, program), names[:1])[0]
+    limit = GROWTH_LIMIT + 10 * len(g.ops)  # set by the first derivative's size
+    for order, name in enumerate(names[1:], 2):
         root = gradients(g, root, [name])[0]
-        limit = limit or GROWTH_LIMIT + 10 * len(g.ops)  # set by the first derivative's size
         if len(g.ops) > limit:
             raise CgcalcError(
                 f"the derivative of order {order} has grown to {len(g.ops):,} nodes, and each "

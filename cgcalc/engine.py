@@ -10,7 +10,7 @@ engines share lives in :mod:`cgcalc.walk`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
 from .errors import BindingError, EvaluationError
@@ -140,13 +140,13 @@ def _backward(program: Program, values: list[float], upstream: float = 1.0,
             grads[node] = 0.0
         if not dout:
             continue  # nothing flows back through this node
-        if g is None:  # no variable depends on it: only every node's gradients want its inputs'
-            if every:
-                ins = (a, b) if b >= 0 else (a,) if b == -1 else program.wide[a]
-                for i, gi in zip(ins, _local(program, node, dout, values, ins)):
+        if g is None or b < -1:  # no variable depends on it, or more than two inputs
+            if g is not None or every:  # only every node's gradients want a dead end's inputs'
+                ins = program.step_inputs(a, b)
+                for i, gi in zip(ins, backward_rule(program.ops[node], dout, values[node],
+                                                    [values[i] for i in ins])):
                     grads[i] += gi
-            continue
-        if b >= 0:
+        elif b >= 0:
             if g is _SUM or g is _DIFFERENCE:  # dout passes on, negated to a difference's
                 grads[a] += dout                 # right input: no call needed
                 grads[b] += dout if g is _SUM else -dout
@@ -157,26 +157,12 @@ def _backward(program: Program, values: list[float], upstream: float = 1.0,
                 da, db = _ieee_backward(program.ops[node], dout, values[node], [values[a], values[b]])
             grads[a] += da
             grads[b] += db
-        elif b == -1:
+        else:
             try:
                 grads[a] += g(dout, values[node], values[a])[0]
             except (ArithmeticError, ValueError):
                 grads[a] += _ieee_backward(program.ops[node], dout, values[node], [values[a]])[0]
-        else:
-            ins = program.wide[a]
-            for i, gi in zip(ins, _local(program, node, dout, values, ins)):
-                grads[i] += gi
     return grads
-
-
-def _local(program: Program, node: int, dout: float, values: list[float],
-           ins: Sequence[int]) -> list[float]:
-    """``dout`` times the node's local derivatives, from the operation's own rule."""
-    xs = [values[i] for i in ins]
-    try:
-        return backward_rule(program.ops[node], dout, values[node], xs)
-    except (ArithmeticError, ValueError):
-        return _ieee_backward(program.ops[node], dout, values[node], xs)
 
 
 def _check_gradients(program: Program, values: list[float], grads: list[float],

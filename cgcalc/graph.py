@@ -84,7 +84,10 @@ class Program:
 
     def operation_inputs(self, k: int) -> tuple[int, ...]:
         """The input ids of the ``k``-th operation node (``op_ids[k]``)."""
-        a, b = self.steps[STEP * k + 3:STEP * k + 5]
+        return self.step_inputs(*self.steps[STEP * k + 3:STEP * k + 5])
+
+    def step_inputs(self, a: int, b: int) -> tuple[int, ...]:
+        """The input ids that a step's two input entries ``a, b`` stand for (see ``steps``)."""
         return (a, b) if b >= 0 else (a,) if b == -1 else self.wide[a]
 
     def operation_index(self, node: int) -> int:
